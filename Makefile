@@ -1,0 +1,48 @@
+# Loa — `make run` starts everything on localhost, `make test` runs the whole suite.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON310 ?= $(shell scripts/find-python 3.10)
+PYTHON_APP ?= $(shell scripts/find-python 3.12 3.11)
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+
+.PHONY: help setup run test train lint bench-nlu clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 or newer was not found. Install python3.12 (or 3.11) with venv support, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.12', or set PYTHON_APP=/path/to/python3.12." >&2; exit 1; }
+	$(PYTHON_APP) -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 was not found: Rasa 3.6.21 runs only on 3.10. Install it (e.g. 'pyenv install 3.10', or 'apt-get install python3.10 python3.10-venv' where available) or set PYTHON310=/path/to/python3.10." >&2; exit 1; }
+	$(PYTHON310) -m venv $(RASA_VENV) && $(RASA_VENV)/bin/pip install -q --upgrade pip wheel && $(RASA_VENV)/bin/pip install -q -r requirements-rasa.txt
+	@touch $@
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## create both environments (app: Python ≥3.11, Rasa: 3.10)
+
+run: setup ## start Rasa, the action server and the app on 127.0.0.1 (Ctrl-C stops all)
+	$(PY) -m bot.cli run
+
+train: setup ## train the model if its inputs changed (models/loa-<hash>.tar.gz)
+	$(PY) -m bot.cli train
+
+test: setup ## the whole suite: unit, rasa data validate, conversation stories, end-to-end, browser
+	scripts/install-test-deps
+	$(PY) -m bot.cli train
+	$(PY) -m pytest
+
+lint: setup ## ruff and mypy
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy bot connectors actions
+
+bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and parse latency
+	$(PY) -m bot.cli train
+	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python bench/nlu_crossval.py
+	$(PY) bench/nlu_latency.py
+
+clean: ## remove environments, models and local data
+	rm -rf $(VENV) $(RASA_VENV) models var

@@ -1,0 +1,102 @@
+"""The ``loa`` command: run the whole stack, train the model, migrate the database."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from types import FrameType
+
+from bot import settings as settings_module
+from bot.settings import VAR
+from bot.storage.migrate import upgrade
+from bot.supervisor import Stack
+from bot.training import ensure_model
+
+WEBHOOK_PATHS = {
+    "telegram": "/webhooks/telegram",
+    "zalo_oa": "/webhooks/zalo-oa",
+    "zalo_bot": "/webhooks/zalo-bot",
+}
+
+
+def _run(_: argparse.Namespace) -> int:
+    cfg = settings_module.load()
+    upgrade(cfg.database_url)
+    model = ensure_model()
+    stack = Stack(cfg, model=model, log_dir=VAR / "log")
+    stopping = False
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print("Starting Rasa, the action server and the app (Rasa needs about a minute)…")
+    stack.start()
+    try:
+        stack.wait_ready()
+        _print_urls(cfg)
+        while not stopping:
+            exited = stack.first_exited()
+            if exited is not None:
+                print(f"{exited.name} stopped unexpectedly; see {VAR / 'log' / exited.name}.log")
+                return 1
+            time.sleep(0.5)
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Could not start Loa: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("Stopping…")
+        stack.stop()
+        print("Stopped.")
+
+
+def _print_urls(cfg: settings_module.Settings) -> None:
+    print()
+    print(f"  Loa is running. Web chat:  {cfg.app_url}/chat")
+    print(f"  Health:                    {cfg.app_url}/healthz")
+    print(f"  Rasa (NLU parse):          {cfg.rasa_url}/model/parse")
+    print(f"  Action server:             {cfg.action_server_url}/health")
+    for channel in ("telegram", "zalo_oa", "zalo_bot"):
+        state = (
+            f"on, webhook {cfg.app_url}{WEBHOOK_PATHS[channel]}"
+            if channel in cfg.channels_on
+            else "off (no token set)"
+        )
+        print(f"  {channel:<26} {state}")
+    print("  Press Ctrl-C to stop everything.")
+    print(flush=True)
+
+
+def _train(_: argparse.Namespace) -> int:
+    print(ensure_model())
+    return 0
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    upgrade(settings_module.load().database_url)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="loa", description="Loa, the epidemic assistant.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start Rasa, actions and the app; Ctrl-C stops them").set_defaults(
+        func=_run
+    )
+    commands.add_parser("train", help="train the model if its inputs changed").set_defaults(
+        func=_train
+    )
+    commands.add_parser("db-upgrade", help="create or migrate the database").set_defaults(
+        func=_db_upgrade
+    )
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Storage: one SQLAlchemy 2 schema with Alembic migrations (SQLite by default, PostgreSQL)."""

@@ -1,0 +1,181 @@
+"""People, their channel accounts, and the message log of every inbound and outbound message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from bot.storage.base import Base, UTCDateTime, utcnow
+
+# Message directions.
+INBOUND = "in"  # from a person to Loa
+OUTBOUND = "out"  # from Loa to a person
+
+# Inbound statuses.
+RECEIVED = "received"  # stored, not yet answered
+ANSWERED = "answered"  # Rasa answered and the replies are stored
+PENDING = "pending"  # Rasa or the action server failed: the worker retries it
+IGNORED = "ignored"  # empty or without words: answered by the gateway, not sent to Rasa
+# Outbound statuses.
+QUEUED = "queued"  # to be sent by the channel's sender
+SENT = "sent"  # the channel accepted it (the web chat counts it sent when stored)
+FAILED = "failed"  # the channel refused it for good
+
+MESSAGE_STATUSES = (RECEIVED, ANSWERED, PENDING, IGNORED, QUEUED, SENT, FAILED)
+
+
+class Person(Base):
+    """Someone who talks to Loa, on one or several channels."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accounts: Mapped[list[ChannelAccount]] = relationship(back_populates="person")
+
+
+class ChannelAccount(Base):
+    """A person's identity on one channel; ``sender_id`` is ``<channel>:<external_id>``."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+    # False once the channel says we cannot reach them (blocked, unfollowed, window closed).
+    reachable: Mapped[bool] = mapped_column(default=True)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    person: Mapped[Person] = relationship(back_populates="accounts")
+
+    @property
+    def sender_id(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+class Message(Base):
+    """One message in or out, kept for the desk; inbound ones are unique per sender and id."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("account_id", "direction", "channel_message_id"),
+        CheckConstraint(f"direction IN ('{INBOUND}', '{OUTBOUND}')", name="direction"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in MESSAGE_STATUSES) + ")", name="status"
+        ),
+        Index(None, "account_id", "id"),
+        Index(None, "direction", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("channel_accounts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(3))
+    # The channel's own id (Telegram update_id, Zalo msg_id, web chat client uuid).
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Button payloads, buttons to show, or a parsed attachment.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # For an outbound message, the inbound message it answers.
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    account: Mapped[ChannelAccount] = relationship()
+
+
+def find_account(*, session: Session, channel: str, external_id: str) -> ChannelAccount | None:
+    """The channel account, if this person has written before."""
+    return session.scalar(
+        select(ChannelAccount).where(
+            ChannelAccount.channel == channel, ChannelAccount.external_id == external_id
+        )
+    )
+
+
+def account_for(*, session: Session, channel: str, external_id: str) -> ChannelAccount:
+    """The channel account (and its person), created on first contact."""
+    account = find_account(session=session, channel=channel, external_id=external_id)
+    if account is not None:
+        return account
+    try:
+        with session.begin_nested():  # another process may create it at the same moment
+            account = ChannelAccount(channel=channel, external_id=external_id, person=Person())
+            session.add(account)
+    except IntegrityError:
+        account = find_account(session=session, channel=channel, external_id=external_id)
+        assert account is not None
+    return account
+
+
+def find_inbound(*, session: Session, account_id: int, channel_message_id: str) -> Message | None:
+    """The inbound message this account already sent under this channel id (a redelivery).
+
+    Scoped to the account, so nobody can fetch another person's replies by reusing an id.
+    """
+    return session.scalar(
+        select(Message).where(
+            Message.account_id == account_id,
+            Message.direction == INBOUND,
+            Message.channel_message_id == channel_message_id,
+        )
+    )
+
+
+def replies_to(*, session: Session, message_id: int) -> list[Message]:
+    """The outbound messages that answer one inbound message, in order."""
+    return list(
+        session.scalars(
+            select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)
+        )
+    )
+
+
+def outbound_after(*, session: Session, account_id: int, after_id: int) -> list[Message]:
+    """Outbound messages to one account with an id above ``after_id``, oldest first."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.account_id == account_id,
+                Message.direction == OUTBOUND,
+                Message.id > after_id,
+            )
+            .order_by(Message.id)
+        )
+    )
+
+
+def last_outbound(*, session: Session, account_id: int) -> Message | None:
+    """The newest outbound message to one account."""
+    return session.scalar(
+        select(Message)
+        .where(Message.account_id == account_id, Message.direction == OUTBOUND)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def pending_inbound(
+    *, session: Session, account_id: int | None = None, limit: int = 100
+) -> list[Message]:
+    """Inbound messages waiting for a retry (of one account, or all), oldest first."""
+    query = select(Message).where(Message.direction == INBOUND, Message.status == PENDING)
+    if account_id is not None:
+        query = query.where(Message.account_id == account_id)
+    return list(session.scalars(query.order_by(Message.id).limit(limit)))

@@ -1,0 +1,1 @@
+"""The ASGI application: web chat, channel webhooks, health; later the desk."""

@@ -1,0 +1,169 @@
+"""The app: web chat page and API, health; the embedded retry worker runs in its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from bot import settings as settings_module
+from bot import system_messages
+from bot.gateway import Gateway
+from bot.rasa_client import RasaClient
+from bot.storage import conversations as log
+from bot.storage.engine import sessions
+from bot.web.throttle import Throttle
+from connectors.webchat import inbound as webchat
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+MAX_BODY_BYTES = 256 * 1024  # the web chat caps a message at 20,000 characters
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": system_messages.text(message)}, status_code=status)
+
+
+def _reply_json(message: log.Message) -> dict[str, Any]:
+    return {"id": message.id, "text": message.text, "buttons": message.data.get("buttons") or []}
+
+
+async def _retry_loop(gateway: Gateway, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await gateway.retry_pending()
+        except Exception:  # the worker must outlive any one bad pass
+            logger.exception("retry pass failed")
+
+
+def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
+    """The ASGI app for ``settings`` (default: from the environment)."""
+    cfg = settings or settings_module.load()
+    session_factory = sessions(cfg.database_url)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    throttle = Throttle()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient() as client:
+            rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)
+            app.state.client = client
+            app.state.gateway = Gateway(
+                sessions=session_factory, rasa=rasa, max_nlu_chars=cfg.max_message_chars
+            )
+            worker = asyncio.create_task(_retry_loop(app.state.gateway, cfg.retry_interval))
+            try:
+                yield
+            finally:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+
+    app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/chat")
+
+    @app.get("/chat", include_in_schema=False)
+    async def chat_page(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request,
+            "chat.html",
+            {"title": "Loa", "province": cfg.province, "api_base": "/api/chat", "hotline": "115"},
+        )
+
+    @app.post("/api/chat/messages")
+    async def post_message(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _error(413, "web_too_long")
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            return _error(413, "web_too_long")
+        try:
+            incoming = webchat.parse(_json(raw))
+        except webchat.InvalidMessage as exc:
+            return _error(413 if exc.code == "too_long" else 422, _WEB_ERRORS[exc.code])
+        if not throttle.allow(incoming.sender):
+            return _error(429, "web_too_fast")
+        replies = await request.app.state.gateway.handle(incoming)
+        return JSONResponse({"replies": [_reply_json(m) for m in replies]})
+
+    @app.get("/api/chat/messages")
+    async def get_messages(sender: str, after: int = 0) -> Response:
+        if not webchat.is_uuid(sender):
+            return _error(422, "web_invalid")
+        with session_factory() as session:
+            account = log.find_account(
+                session=session, channel=webchat.CHANNEL, external_id=sender.lower()
+            )
+            found = (
+                log.outbound_after(session=session, account_id=account.id, after_id=after)
+                if account
+                else []
+            )
+            return JSONResponse({"replies": [_reply_json(m) for m in found]})
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> Response:
+        client: httpx.AsyncClient = request.app.state.client
+        checks = {
+            "database": _database_ok(session_factory),
+            "rasa": await _answers(client, f"{cfg.rasa_url}/"),
+            "actions": await _answers(client, f"{cfg.action_server_url}/health"),
+        }
+        ok = all(checks.values())
+        body = {name: "ok" if up else "down" for name, up in checks.items()}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return app
+
+
+_WEB_ERRORS = {
+    "not_an_object": "web_invalid",
+    "bad_sender": "web_invalid",
+    "bad_message_id": "web_invalid",
+    "bad_payload": "web_invalid",
+    "bad_text": "web_invalid",
+    "too_long": "web_too_long",
+}
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _database_ok(session_factory: Any) -> bool:
+    try:
+        with session_factory() as session:
+            session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        logger.exception("database health check failed")
+        return False
+
+
+async def _answers(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        response = await client.get(url, timeout=3)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

@@ -1,0 +1,1 @@
+"""Channel connectors: verify and parse inbound webhooks, send outbound messages."""

@@ -1,0 +1,136 @@
+"""The gateway: stored once, answered in order, never lost when Rasa is down."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import system_messages
+from bot.gateway import Gateway
+from bot.rasa_client import RasaClient
+from bot.storage import conversations as log
+from connectors.base import BUTTON, IncomingMessage
+from tests.fakes.rasa import FakeRasa
+
+
+@pytest.fixture
+async def gateway(
+    session_factory: sessionmaker[Session], fake_rasa: tuple[FakeRasa, str]
+) -> AsyncIterator[Gateway]:
+    async with httpx.AsyncClient() as client:
+        rasa = RasaClient(fake_rasa[1], client=client, timeout=5)
+        yield Gateway(sessions=session_factory, rasa=rasa, max_nlu_chars=1000)
+
+
+def msg(text: str, mid: str, sender: str = "u1", **kw: object) -> IncomingMessage:
+    return IncomingMessage(channel="webchat", sender=sender, message_id=mid, text=text, **kw)  # type: ignore[arg-type]
+
+
+def rows(session_factory: sessionmaker[Session]) -> list[tuple[str, str, str]]:
+    with session_factory() as s:
+        return [(m.direction, m.status, m.text) for m in s.scalars(select(log.Message).order_by(log.Message.id))]
+
+
+async def test_answers_and_logs_both_directions(gateway: Gateway, fake_rasa, session_factory) -> None:
+    replies = await gateway.handle(msg("xin chào", "m1"))
+    assert [r.text for r in replies] == ["echo: xin chào"]
+    assert fake_rasa[0].received == [{"sender": "webchat:u1", "message": "xin chào"}]
+    assert rows(session_factory) == [("in", "answered", "xin chào"), ("out", "sent", "echo: xin chào")]
+
+
+async def test_button_sends_its_payload_and_logs_its_title(gateway, fake_rasa, session_factory) -> None:
+    await gateway.handle(msg("Số đường dây nóng", "m1", kind=BUTTON, payload="/ask_hotline"))
+    assert fake_rasa[0].received[0]["message"] == "/ask_hotline"
+    assert rows(session_factory)[0] == ("in", "answered", "Số đường dây nóng")
+
+
+async def test_redelivery_is_answered_once(gateway: Gateway, fake_rasa, session_factory) -> None:
+    first = await gateway.handle(msg("alo", "m1"))
+    again = await gateway.handle(msg("alo", "m1"))
+    assert [r.id for r in again] == [r.id for r in first]
+    assert len(fake_rasa[0].received) == 1
+    assert len(rows(session_factory)) == 2
+
+
+async def test_concurrent_redeliveries_are_answered_once(gateway, fake_rasa, session_factory) -> None:
+    fake_rasa[0].delay = 0.2
+    await asyncio.gather(*(gateway.handle(msg("alo", "m1")) for _ in range(5)))
+    assert len(fake_rasa[0].received) == 1
+    assert [r[0] for r in rows(session_factory)] == ["in", "out"]
+
+
+@pytest.mark.parametrize(
+    ("text", "notice"), [("", "empty"), ("   \n\t ", "empty"), ("😷🙏", "no_words"), ("?!…", "no_words"), ("\x00\x01", "empty")]
+)
+async def test_nothing_to_understand_gets_a_polite_notice(gateway, fake_rasa, text: str, notice: str) -> None:
+    replies = await gateway.handle(msg(text, "m1"))
+    assert [r.text for r in replies] == [system_messages.text(notice)]
+    assert fake_rasa[0].received == []
+    assert (await gateway.handle(msg("xin chào", "m2")))[0].text == "echo: xin chào"
+
+
+async def test_control_characters_are_removed_before_nlu(gateway, fake_rasa) -> None:
+    await gateway.handle(msg("tôi\x00 bị\x1b sốt\u200b", "m1"))
+    assert fake_rasa[0].received[0]["message"] == "tôi bị sốt"
+
+
+async def test_a_very_long_message_is_trimmed_with_a_notice(gateway, fake_rasa, session_factory) -> None:
+    replies = await gateway.handle(msg("cứu " * 2500, "m1"))  # 10,000 characters
+    assert len(fake_rasa[0].received[0]["message"]) == 1000
+    assert replies[0].text == system_messages.text("trimmed")
+    with session_factory() as s:
+        assert len(s.scalars(select(log.Message.text)).first() or "") == 10_000  # kept whole
+
+
+@pytest.mark.parametrize("failure", ["error", "garbage"])
+async def test_rasa_down_keeps_the_message_and_says_busy_once(gateway, fake_rasa, session_factory, failure) -> None:
+    fake, _ = fake_rasa
+    fake.mode = failure
+    first = await gateway.handle(msg("nhà tôi hết gạo", "m1"))
+    second = await gateway.handle(msg("có ai không", "m2"))
+    assert [r.text for r in first] == [system_messages.text("busy")]
+    assert second == []  # the outage was announced already
+    assert [r[:2] for r in rows(session_factory)] == [("in", "pending"), ("out", "sent"), ("in", "pending")]
+
+    fake.mode = "ok"
+    assert await gateway.retry_pending() == 2
+    assert [m["message"] for m in fake.received] == ["nhà tôi hết gạo", "có ai không"]
+    assert [r[1] for r in rows(session_factory) if r[0] == "in"] == ["answered", "answered"]
+    assert await gateway.retry_pending() == 0  # nothing is answered twice
+
+
+async def test_a_new_message_answers_older_pending_ones_first(gateway, fake_rasa) -> None:
+    fake, _ = fake_rasa
+    fake.mode = "error"
+    await gateway.handle(msg("một", "m1"))
+    fake.mode = "ok"
+    replies = await gateway.handle(msg("hai", "m2"))
+    assert [r.text for r in replies] == ["echo: một", "echo: hai"]
+
+
+async def test_retry_stops_at_the_first_failure(gateway, fake_rasa) -> None:
+    fake, _ = fake_rasa
+    fake.mode = "error"
+    await gateway.handle(msg("một", "m1"))
+    assert await gateway.retry_pending() == 0
+
+
+async def test_one_persons_messages_are_answered_in_order(gateway, fake_rasa) -> None:
+    fake, _ = fake_rasa
+    fake.delay = 0.05
+    texts = [f"tin {i}" for i in range(8)]
+    await asyncio.gather(*(gateway.handle(msg(t, f"m{i}")) for i, t in enumerate(texts)))
+    assert [m["message"] for m in fake.received] == texts
+    assert fake.max_in_flight == 1
+
+
+async def test_different_people_are_served_concurrently(gateway, fake_rasa) -> None:
+    fake, _ = fake_rasa
+    fake.delay = 0.2
+    await asyncio.gather(*(gateway.handle(msg("alo", "m1", sender=f"u{i}")) for i in range(6)))
+    assert fake.max_in_flight > 1
