@@ -9,7 +9,6 @@ import time
 from types import FrameType
 
 from bot import settings as settings_module
-from bot.settings import VAR
 from bot.storage.migrate import upgrade
 from bot.supervisor import Stack
 from bot.training import ensure_model
@@ -25,7 +24,7 @@ def _run(_: argparse.Namespace) -> int:
     cfg = settings_module.load()
     upgrade(cfg.database_url)
     model = ensure_model()
-    stack = Stack(cfg, model=model, log_dir=VAR / "log")
+    stack = Stack(cfg, model=model, log_dir=cfg.var_dir / "log")
     stopping = False
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -42,7 +41,7 @@ def _run(_: argparse.Namespace) -> int:
         while not stopping:
             exited = stack.first_exited()
             if exited is not None:
-                print(f"{exited.name} stopped unexpectedly; see {VAR / 'log' / exited.name}.log")
+                print(f"{exited.name} stopped unexpectedly; see {stack.log_dir / exited.name}.log")
                 return 1
             time.sleep(0.5)
         return 0
@@ -85,9 +84,9 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loa", description="Loa, the epidemic assistant.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start Rasa, actions and the app; Ctrl-C stops them").set_defaults(
-        func=_run
-    )
+    commands.add_parser(
+        "run", help="start Rasa, actions and the app; Ctrl-C stops them"
+    ).set_defaults(func=_run)
     commands.add_parser("train", help="train the model if its inputs changed").set_defaults(
         func=_train
     )

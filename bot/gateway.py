@@ -50,9 +50,7 @@ class Gateway:
             lambda channel: log.SENT if channel == "webchat" else log.QUEUED
         )
         # One lock per person, dropped by the GC once nobody holds or waits for it.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _lock(self, sender_id: str) -> asyncio.Lock:
         lock = self._locks.get(sender_id)
@@ -172,9 +170,7 @@ class Gateway:
     async def retry_pending(self) -> int:
         """Answer inbound messages left pending; stop at the first that fails again."""
         with self.sessions() as session:
-            pending = [
-                (m.id, m.account.sender_id) for m in log.pending_inbound(session=session)
-            ]
+            pending = [(m.id, m.account.sender_id) for m in log.pending_inbound(session=session)]
         answered = 0
         for message_id, sender_id in pending:
             async with self._lock(sender_id):

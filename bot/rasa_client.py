@@ -53,4 +53,6 @@ def _outgoing(item: dict[str, Any]) -> OutgoingMessage:
         Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
         for b in item.get("buttons") or ()
     )
-    return OutgoingMessage(text=item.get("text") or "", buttons=buttons, image_url=item.get("image"))
+    return OutgoingMessage(
+        text=item.get("text") or "", buttons=buttons, image_url=item.get("image")
+    )

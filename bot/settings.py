@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
 
 
 def _env(name: str, default: str = "") -> str:
@@ -23,6 +22,7 @@ def _int(name: str, default: int) -> int:
 class Settings:
     """A snapshot of the environment; ``load()`` makes one."""
 
+    var_dir: Path  # local data: the SQLite database, Rasa's tracker store, logs
     database_url: str
     host: str
     port: int
@@ -61,14 +61,16 @@ class Settings:
 def load() -> Settings:
     """Read the settings from the environment (defaults: everything local, SQLite under var/)."""
     rasa_port = _int("RASA_PORT", 5005)
+    var = Path(_env("LOA_VAR_DIR") or ROOT / "var")
     s = Settings(
-        database_url=_env("DATABASE_URL") or f"sqlite:///{VAR / 'loa.db'}",
+        var_dir=var,
+        database_url=_env("DATABASE_URL") or f"sqlite:///{var / 'loa.db'}",
         host=_env("HOST", "127.0.0.1"),
         port=_int("PORT", 8000),
         rasa_port=rasa_port,
         rasa_url=(_env("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
         action_server_port=_int("ACTION_SERVER_PORT", 5055),
-        rasa_tracker_db=_env("RASA_TRACKER_DB") or str(VAR / "rasa-tracker.db"),
+        rasa_tracker_db=_env("RASA_TRACKER_DB") or str(var / "rasa-tracker.db"),
         rasa_timeout_seconds=float(_env("RASA_TIMEOUT_SECONDS", "20")),
         # Longer messages are cut before NLU (the message log keeps them whole).
         max_message_chars=_int("MAX_MESSAGE_CHARS", 1000),

@@ -6,6 +6,7 @@ Each process gets its own process group, so stopping kills its children too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -102,7 +103,9 @@ class Stack:
                         pass
                 if waiting and time.monotonic() > deadline:
                     names = ", ".join(p.name for p in waiting)
-                    raise TimeoutError(f"not ready after {timeout:.0f}s: {names} (see {self.log_dir})")
+                    raise TimeoutError(
+                        f"not ready after {timeout:.0f}s: {names} (see {self.log_dir})"
+                    )
                 if waiting:
                     time.sleep(0.5)
 
@@ -139,7 +142,5 @@ class Stack:
 def _signal_group(proc: Process, sig: signal.Signals) -> None:
     if proc.popen is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.popen.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

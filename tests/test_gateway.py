@@ -33,17 +33,27 @@ def msg(text: str, mid: str, sender: str = "u1", **kw: object) -> IncomingMessag
 
 def rows(session_factory: sessionmaker[Session]) -> list[tuple[str, str, str]]:
     with session_factory() as s:
-        return [(m.direction, m.status, m.text) for m in s.scalars(select(log.Message).order_by(log.Message.id))]
+        return [
+            (m.direction, m.status, m.text)
+            for m in s.scalars(select(log.Message).order_by(log.Message.id))
+        ]
 
 
-async def test_answers_and_logs_both_directions(gateway: Gateway, fake_rasa, session_factory) -> None:
+async def test_answers_and_logs_both_directions(
+    gateway: Gateway, fake_rasa, session_factory
+) -> None:
     replies = await gateway.handle(msg("xin chào", "m1"))
     assert [r.text for r in replies] == ["echo: xin chào"]
     assert fake_rasa[0].received == [{"sender": "webchat:u1", "message": "xin chào"}]
-    assert rows(session_factory) == [("in", "answered", "xin chào"), ("out", "sent", "echo: xin chào")]
+    assert rows(session_factory) == [
+        ("in", "answered", "xin chào"),
+        ("out", "sent", "echo: xin chào"),
+    ]
 
 
-async def test_button_sends_its_payload_and_logs_its_title(gateway, fake_rasa, session_factory) -> None:
+async def test_button_sends_its_payload_and_logs_its_title(
+    gateway, fake_rasa, session_factory
+) -> None:
     await gateway.handle(msg("Số đường dây nóng", "m1", kind=BUTTON, payload="/ask_hotline"))
     assert fake_rasa[0].received[0]["message"] == "/ask_hotline"
     assert rows(session_factory)[0] == ("in", "answered", "Số đường dây nóng")
@@ -57,7 +67,9 @@ async def test_redelivery_is_answered_once(gateway: Gateway, fake_rasa, session_
     assert len(rows(session_factory)) == 2
 
 
-async def test_concurrent_redeliveries_are_answered_once(gateway, fake_rasa, session_factory) -> None:
+async def test_concurrent_redeliveries_are_answered_once(
+    gateway, fake_rasa, session_factory
+) -> None:
     fake_rasa[0].delay = 0.2
     await asyncio.gather(*(gateway.handle(msg("alo", "m1")) for _ in range(5)))
     assert len(fake_rasa[0].received) == 1
@@ -65,9 +77,18 @@ async def test_concurrent_redeliveries_are_answered_once(gateway, fake_rasa, ses
 
 
 @pytest.mark.parametrize(
-    ("text", "notice"), [("", "empty"), ("   \n\t ", "empty"), ("😷🙏", "no_words"), ("?!…", "no_words"), ("\x00\x01", "empty")]
+    ("text", "notice"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("😷🙏", "no_words"),
+        ("?!…", "no_words"),
+        ("\x00\x01", "empty"),
+    ],
 )
-async def test_nothing_to_understand_gets_a_polite_notice(gateway, fake_rasa, text: str, notice: str) -> None:
+async def test_nothing_to_understand_gets_a_polite_notice(
+    gateway, fake_rasa, text: str, notice: str
+) -> None:
     replies = await gateway.handle(msg(text, "m1"))
     assert [r.text for r in replies] == [system_messages.text(notice)]
     assert fake_rasa[0].received == []
@@ -79,7 +100,9 @@ async def test_control_characters_are_removed_before_nlu(gateway, fake_rasa) -> 
     assert fake_rasa[0].received[0]["message"] == "tôi bị sốt"
 
 
-async def test_a_very_long_message_is_trimmed_with_a_notice(gateway, fake_rasa, session_factory) -> None:
+async def test_a_very_long_message_is_trimmed_with_a_notice(
+    gateway, fake_rasa, session_factory
+) -> None:
     replies = await gateway.handle(msg("cứu " * 2500, "m1"))  # 10,000 characters
     assert len(fake_rasa[0].received[0]["message"]) == 1000
     assert replies[0].text == system_messages.text("trimmed")
@@ -88,14 +111,20 @@ async def test_a_very_long_message_is_trimmed_with_a_notice(gateway, fake_rasa, 
 
 
 @pytest.mark.parametrize("failure", ["error", "garbage"])
-async def test_rasa_down_keeps_the_message_and_says_busy_once(gateway, fake_rasa, session_factory, failure) -> None:
+async def test_rasa_down_keeps_the_message_and_says_busy_once(
+    gateway, fake_rasa, session_factory, failure
+) -> None:
     fake, _ = fake_rasa
     fake.mode = failure
     first = await gateway.handle(msg("nhà tôi hết gạo", "m1"))
     second = await gateway.handle(msg("có ai không", "m2"))
     assert [r.text for r in first] == [system_messages.text("busy")]
     assert second == []  # the outage was announced already
-    assert [r[:2] for r in rows(session_factory)] == [("in", "pending"), ("out", "sent"), ("in", "pending")]
+    assert [r[:2] for r in rows(session_factory)] == [
+        ("in", "pending"),
+        ("out", "sent"),
+        ("in", "pending"),
+    ]
 
     fake.mode = "ok"
     assert await gateway.retry_pending() == 2

@@ -73,7 +73,8 @@ def test_strip_diacritics_keeps_case_and_length_of_words() -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "has"), [("", False), ("   ", False), ("😷🙏", False), ("?!…", False), ("a", True), ("115", True)]
+    ("raw", "has"),
+    [("", False), ("   ", False), ("😷🙏", False), ("?!…", False), ("a", True), ("115", True)],
 )
 def test_has_words(raw: str, has: bool) -> None:
     assert vi.has_words(raw) is has
@@ -109,15 +110,17 @@ def test_tokenizer_runs_in_rasas_python() -> None:
         "m = Message(data={'text': 'Phường Tam Thanh có bị phong toả ko?'})\n"
         "print('|'.join(f'{x.text}>{x.lemma}' for x in t.tokenize(m, 'text')))\n"
     )
-    out = subprocess.run(
-        [str(python), "-c", code],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.strip().splitlines()[-1]
-    assert out == (
-        "Phường>phuong|Tam>tam|Thanh>thanh|có>co|bị>bi|phong>phong|toả>toa|ko>khong"
+    out = (
+        subprocess.run(
+            [str(python), "-c", code],
+            cwd=ROOT,
+            env={"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
     )
+    assert out == ("Phường>phuong|Tam>tam|Thanh>thanh|có>co|bị>bi|phong>phong|toả>toa|ko>khong")

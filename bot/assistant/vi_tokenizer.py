@@ -8,7 +8,7 @@ the words exactly as the person typed them.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.tokenizer import Token
@@ -23,16 +23,16 @@ class VietnameseTokenizer(WhitespaceTokenizer):
     """Whitespace tokenizer that puts ``bot.text.key`` of each token in its lemma."""
 
     @staticmethod
-    def not_supported_languages() -> Optional[List[Text]]:
+    def not_supported_languages() -> list[str] | None:
         """Every language is accepted; the folding is meant for Vietnamese."""
         return None
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Same options as the whitespace tokenizer."""
         return WhitespaceTokenizer.get_default_config()
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Split on whitespace, then set each token's lemma to its folded, expanded key."""
         tokens = super().tokenize(message, attribute)
         for token in tokens:

@@ -18,16 +18,29 @@ VALID = [
     ("no text key", {"sender": SENDER, "message_id": MID}, TEXT, "", None),
     (
         "button",
-        {"sender": SENDER, "message_id": MID, "payload": "/ask_hotline", "title": "Số đường dây nóng"},
+        {
+            "sender": SENDER,
+            "message_id": MID,
+            "payload": "/ask_hotline",
+            "title": "Số đường dây nóng",
+        },
         BUTTON,
         "Số đường dây nóng",
         "/ask_hotline",
     ),
-    ("upper-case uuid", {"sender": SENDER.upper(), "message_id": MID, "text": "hi"}, TEXT, "hi", None),
+    (
+        "upper-case uuid",
+        {"sender": SENDER.upper(), "message_id": MID, "text": "hi"},
+        TEXT,
+        "hi",
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("label", "body", "kind", "text", "payload"), VALID, ids=[v[0] for v in VALID])
+@pytest.mark.parametrize(
+    ("label", "body", "kind", "text", "payload"), VALID, ids=[v[0] for v in VALID]
+)
 def test_valid(label: str, body: dict[str, Any], kind: str, text: str, payload: str | None) -> None:
     message = parse(body)
     assert (message.kind, message.text, message.payload) == (kind, text, payload)
@@ -42,7 +55,11 @@ INVALID = [
     ("no message id", {"sender": SENDER, "text": "a"}, "bad_message_id"),
     ("huge message id", {"sender": SENDER, "message_id": "x" * 129, "text": "a"}, "bad_message_id"),
     ("text a list", {"sender": SENDER, "message_id": MID, "text": ["a"]}, "bad_text"),
-    ("payload without slash", {"sender": SENDER, "message_id": MID, "payload": "ask"}, "bad_payload"),
+    (
+        "payload without slash",
+        {"sender": SENDER, "message_id": MID, "payload": "ask"},
+        "bad_payload",
+    ),
     ("text over 20,000", {"sender": SENDER, "message_id": MID, "text": "a" * 20_001}, "too_long"),
 ]
 

@@ -20,7 +20,9 @@ SENDER = str(uuid.uuid4())
 
 @pytest.fixture
 def app_url(database_url: str, fake_rasa: tuple[FakeRasa, str]) -> Iterator[str]:
-    cfg = replace(settings_module.load(), database_url=database_url, rasa_url=fake_rasa[1], retry_interval=0.2)
+    cfg = replace(
+        settings_module.load(), database_url=database_url, rasa_url=fake_rasa[1], retry_interval=0.2
+    )
     with serve(create_app(cfg)) as url:
         yield url
 
@@ -64,15 +66,25 @@ BAD = [
     ("invalid JSON", b"{nope", 422, "web_invalid"),
     ("not an object", b"[1, 2]", 422, "web_invalid"),
     ("sender not a uuid", b'{"sender": "x", "message_id": "1", "text": "a"}', 422, "web_invalid"),
-    ("NUL bytes in JSON", b'{"sender": "' + SENDER.encode() + b'", "message_id": "1", "text": "a\\u0000b"}', 200, None),
+    (
+        "NUL bytes in JSON",
+        b'{"sender": "' + SENDER.encode() + b'", "message_id": "1", "text": "a\\u0000b"}',
+        200,
+        None,
+    ),
     ("1 MB body", b'{"text": "' + b"a" * 1_000_000 + b'"}', 413, "web_too_long"),
 ]
 
 
 @pytest.mark.parametrize(("label", "raw", "status", "detail"), BAD, ids=[b[0] for b in BAD])
-def test_bad_bodies_get_a_clear_answer(app_url: str, label: str, raw: bytes, status: int, detail: str | None) -> None:
+def test_bad_bodies_get_a_clear_answer(
+    app_url: str, label: str, raw: bytes, status: int, detail: str | None
+) -> None:
     response = httpx.post(
-        f"{app_url}/api/chat/messages", content=raw, headers={"content-type": "application/json"}, timeout=10
+        f"{app_url}/api/chat/messages",
+        content=raw,
+        headers={"content-type": "application/json"},
+        timeout=10,
     )
     assert response.status_code == status
     if detail:
@@ -80,7 +92,10 @@ def test_bad_bodies_get_a_clear_answer(app_url: str, label: str, raw: bytes, sta
 
 
 def test_a_flood_from_one_sender_is_throttled_politely(app_url: str) -> None:
-    statuses = [post(app_url, {"sender": SENDER, "message_id": f"f{i}", "text": "spam"}).status_code for i in range(12)]
+    statuses = [
+        post(app_url, {"sender": SENDER, "message_id": f"f{i}", "text": "spam"}).status_code
+        for i in range(12)
+    ]
     assert statuses[:8] == [200] * 8
     assert 429 in statuses[8:]
     other = post(app_url, {"sender": str(uuid.uuid4()), "message_id": "o", "text": "xin chào"})
@@ -89,9 +104,13 @@ def test_a_flood_from_one_sender_is_throttled_politely(app_url: str) -> None:
     assert limited.json() == {"detail": system_messages.text("web_too_fast")}
 
 
-def test_replies_made_later_are_fetched_by_polling(app_url: str, fake_rasa: tuple[FakeRasa, str]) -> None:
+def test_replies_made_later_are_fetched_by_polling(
+    app_url: str, fake_rasa: tuple[FakeRasa, str]
+) -> None:
     fake_rasa[0].mode = "error"
-    [busy] = post(app_url, {"sender": SENDER, "message_id": "p1", "text": "hết gạo"}).json()["replies"]
+    [busy] = post(app_url, {"sender": SENDER, "message_id": "p1", "text": "hết gạo"}).json()[
+        "replies"
+    ]
     assert busy["text"] == system_messages.text("busy")
     fake_rasa[0].mode = "ok"
     import time
@@ -100,7 +119,9 @@ def test_replies_made_later_are_fetched_by_polling(app_url: str, fake_rasa: tupl
     later: list[dict[str, object]] = []
     while not later and time.monotonic() < deadline:
         time.sleep(0.2)
-        later = httpx.get(f"{app_url}/api/chat/messages", params={"sender": SENDER, "after": busy["id"]}).json()["replies"]
+        later = httpx.get(
+            f"{app_url}/api/chat/messages", params={"sender": SENDER, "after": busy["id"]}
+        ).json()["replies"]
     assert [r["text"] for r in later] == ["echo: hết gạo"]
 
 

@@ -1,0 +1,116 @@
+"""/model/parse latency on a running Rasa server (the shipped model), p50/p95/p99.
+
+Starts the stack the way `make run` does (free ports, a throw-away var dir), sends
+BENCH_REQUESTS (default 500) parse requests one after another, then the same with 8 in
+parallel; prints a table and writes the "parse_latency" part of bench/results/nlu.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from bot import settings as settings_module
+from bot.supervisor import Stack
+from bot.training import ensure_model
+from tests.fakes.server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "nlu.json"
+SENTENCES = [
+    "xin chào",
+    "trieu chung covid la gi",
+    "tôi bị sốt và khó thở",
+    "phường Tam Thanh có bị phong tỏa ko",
+    "tôi mất việc thì được hỗ trợ gì",
+    "nhà tôi hết gạo rồi",
+    "đăng ký nhận thông báo",
+    "số đường dây nóng",
+    "giá vàng hôm nay",
+    "dạ cho em hỏi bố em năm nay 70 tuổi bị tiểu đường, giờ sốt 38.5 và ho nhiều thì nên làm gì ạ",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def run(url: str, n: int, parallel: int) -> list[float]:
+    timings: list[float] = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for text in SENTENCES:  # warm-up
+            await client.post(f"{url}/model/parse", json={"text": text})
+
+        async def worker(offset: int) -> None:
+            for i in range(offset, n, parallel):
+                t0 = time.perf_counter()
+                response = await client.post(
+                    f"{url}/model/parse", json={"text": SENTENCES[i % len(SENTENCES)]}
+                )
+                response.raise_for_status()
+                timings.append((time.perf_counter() - t0) * 1000)
+
+        await asyncio.gather(*(worker(i) for i in range(parallel)))
+    return timings
+
+
+def main() -> int:
+    n = int(os.environ.get("BENCH_REQUESTS", "500"))
+    with tempfile.TemporaryDirectory() as tmp:
+        var = Path(tmp)
+        cfg = replace(
+            settings_module.load(),
+            var_dir=var,
+            database_url=f"sqlite:///{var / 'loa.db'}",
+            port=free_port(),
+            rasa_port=(rasa_port := free_port()),
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            action_server_port=free_port(),
+            rasa_tracker_db=str(var / "tracker.db"),
+        )
+        from bot.storage.migrate import upgrade
+
+        upgrade(cfg.database_url)
+        stack = Stack(cfg, model=ensure_model(), log_dir=var / "log")
+        stack.start()
+        try:
+            stack.wait_ready()
+            rows = {}
+            for parallel in (1, 8):
+                timings = asyncio.run(run(cfg.rasa_url, n, parallel))
+                rows[f"concurrency_{parallel}"] = {
+                    "requests": len(timings),
+                    "p50_ms": round(percentile(timings, 50), 1),
+                    "p95_ms": round(percentile(timings, 95), 1),
+                    "p99_ms": round(percentile(timings, 99), 1),
+                    "min_ms": round(min(timings), 1),
+                    "median_ms": round(statistics.median(timings), 1),
+                    "max_ms": round(max(timings), 1),
+                }
+        finally:
+            stack.stop()
+    report = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    report["parse_latency"] = rows
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    print("\n/model/parse latency (target p95 ≤ 50 ms)")
+    print("| concurrency | requests | p50 ms | p95 ms | p99 ms | min | max |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        cells = [name.split("_")[1], r["requests"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+        print("| " + " | ".join(str(c) for c in [*cells, r["min_ms"], r["max_ms"]]) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""The whole stack, started exactly as `make run` starts it (``loa run``), on free ports.
+
+The fixture stops it with SIGINT, like Ctrl-C, and checks that every port is free again and no
+process of it is left.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fakes.server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    app_url: str
+    rasa_url: str
+    ports: tuple[int, int, int]
+    output: Path
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    var = tmp_path_factory.mktemp("var")
+    app_port, rasa_port, action_port = free_port(), free_port(), free_port()
+    env = dict(os.environ)
+    env.update(
+        LOA_VAR_DIR=str(var),
+        DATABASE_URL=f"sqlite:///{var / 'loa.db'}",
+        PORT=str(app_port),
+        RASA_PORT=str(rasa_port),
+        ACTION_SERVER_PORT=str(action_port),
+        RETRY_INTERVAL_SECONDS="1",
+    )
+    env.pop("RASA_URL", None)
+    output = var / "loa-run.out"
+    with output.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningStack(
+        f"http://127.0.0.1:{app_port}",
+        f"http://127.0.0.1:{rasa_port}",
+        (app_port, rasa_port, action_port),
+        output,
+    )
+    deadline = time.monotonic() + 600
+    while b"Loa is running" not in output.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("loa run did not start:\n" + output.read_text(errors="replace")[-5000:])
+        time.sleep(1)
+    try:
+        yield running
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C does to `make run`
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("loa run did not stop within 60 s of SIGINT")
+        left = subprocess.run(
+            ["pgrep", "-f", f"--port {rasa_port}|--port {action_port}|--port {app_port}"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert code == 0, output.read_text(errors="replace")[-3000:]
+        assert left == [], f"processes left behind: {left}"
+        assert not any(_port_open(p) for p in running.ports), "a port is still taken"
+
+
+@pytest.fixture(scope="session")
+def http(stack: RunningStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.app_url, timeout=60) as client:
+        yield client

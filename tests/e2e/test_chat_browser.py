@@ -1,0 +1,74 @@
+"""The web chat page in a real browser (Debian's Chromium, headless, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, stack: RunningStack) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="vi-VN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    page.goto(f"{stack.app_url}/chat")
+    yield page
+    context.close()
+    assert errors == []
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def test_a_question_gets_an_answer_on_a_phone_screen(page: Page) -> None:
+    send(page, "số đường dây nóng")
+    expect(page.locator(".msg.user").last).to_have_text("số đường dây nóng")
+    expect(page.locator(".msg.bot").last).to_contain_text("115", timeout=30_000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360  # no horizontal scrolling
+
+
+def test_buttons_are_buttons_and_send_their_payload(page: Page) -> None:
+    send(page, "xin chào")
+    button = page.get_by_role("button", name="Chính sách hỗ trợ").last
+    expect(button).to_be_visible(timeout=30_000)
+    button.click()
+    expect(page.locator(".msg.user").last).to_have_text("Chính sách hỗ trợ")
+    expect(page.locator(".msg.bot").last).to_contain_text("Nghị quyết 68", timeout=30_000)
+
+
+def test_html_typed_by_a_person_is_shown_as_text(page: Page) -> None:
+    send(page, "<img src=x onerror=alert(1)><b>đậm</b>")
+    expect(page.locator(".msg.user").last).to_have_text("<img src=x onerror=alert(1)><b>đậm</b>")
+    expect(page.locator(".msg.bot")).to_have_count(2, timeout=30_000)  # greeting + answer
+    assert page.locator("#messages img, #messages b").count() == 0
+
+
+def test_an_empty_message_is_not_sent(page: Page) -> None:
+    send(page, "   ")
+    page.wait_for_timeout(500)
+    assert page.locator(".msg.user").count() == 0

@@ -1,0 +1,132 @@
+"""End to end through the running stack: web chat API → gateway → Rasa → replies."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from bot import system_messages
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.slow
+DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "assistant" / "domain"
+
+
+def response_texts() -> dict[str, list[str]]:
+    texts: dict[str, list[str]] = {}
+    for path in DOMAIN.glob("*.yml"):
+        for name, variants in (yaml.safe_load(path.read_text())["responses"] or {}).items():
+            texts[name] = [v["text"] for v in variants]
+    return texts
+
+
+def say(
+    http: httpx.Client,
+    text: str | None = None,
+    *,
+    sender: str | None = None,
+    payload: str | None = None,
+) -> list[dict]:
+    body: dict[str, str] = {"sender": sender or str(uuid.uuid4()), "message_id": str(uuid.uuid4())}
+    if payload:
+        body["payload"] = payload
+    else:
+        body["text"] = text or ""
+    response = http.post("/api/chat/messages", json=body)
+    assert response.status_code == 200, response.text
+    replies: list[dict] = response.json()["replies"]
+    return replies
+
+
+def test_health_is_green(http: httpx.Client) -> None:
+    response = http.get("/healthz")
+    assert response.json() == {"database": "ok", "rasa": "ok", "actions": "ok"}
+    assert response.status_code == 200
+
+
+DONE_WHEN = [
+    ("xin chào", "greet", "utter_greet"),
+    ("trieu chung covid la gi", "ask_symptoms", "utter_symptoms_info"),
+    ("tôi bị sốt và khó thở", "report_symptoms", "utter_symptoms_report"),
+    ("phường Tam Thanh có bị phong tỏa ko", "ask_lockdown_status", "utter_lockdown_status"),
+    ("tôi mất việc thì được hỗ trợ gì", "ask_support_scheme", "utter_support_scheme_overview"),
+    ("nhà tôi hết gạo rồi", "request_help", "utter_help_request_hotline"),
+    ("đăng ký nhận thông báo", "subscribe_alerts", "utter_subscription_subscribe"),
+    ("số đường dây nóng", "ask_hotline", "utter_hotline_list"),
+    ("giá vàng hôm nay", "out_of_scope", "utter_out_of_scope"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "response"), DONE_WHEN, ids=[d[0] for d in DONE_WHEN])
+def test_the_done_when_questions(
+    http: httpx.Client, stack: RunningStack, text: str, intent: str, response: str
+) -> None:
+    parsed = httpx.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+    assert parsed["intent"]["name"] == intent
+    replies = [r["text"] for r in say(http, text)]
+    expected = response_texts()[response]
+    if response == "utter_lockdown_status":  # the variant that names the place
+        assert replies[0] == expected[1].replace("{location}", "Tam Thanh")
+    else:
+        assert replies[0] in expected
+
+
+def test_the_same_questions_without_diacritics(stack: RunningStack) -> None:
+    from bot.text import strip_diacritics
+
+    for text, intent, _ in DONE_WHEN:
+        parsed = httpx.post(
+            f"{stack.rasa_url}/model/parse", json={"text": strip_diacritics(text)}, timeout=30
+        ).json()
+        assert (strip_diacritics(text), parsed["intent"]["name"]) == (
+            strip_diacritics(text),
+            intent,
+        )
+
+
+def test_greeting_shows_the_menu_as_buttons(http: httpx.Client) -> None:
+    replies = say(http, "chào bạn")
+    payloads = [b["payload"] for r in replies for b in r["buttons"]]
+    assert "/ask_hotline" in payloads and "/request_help" in payloads
+    [hotline] = say(http, payload="/ask_hotline")
+    assert "115" in hotline["text"]
+
+
+def test_a_conversation_remembers_the_person(http: httpx.Client) -> None:
+    sender = str(uuid.uuid4())
+    assert say(http, "xin chào", sender=sender)
+    assert (
+        say(http, "con tôi sốt 39 độ", sender=sender)[0]["text"]
+        == response_texts()["utter_symptoms_report"][0]
+    )
+
+
+BAD_INPUT = [
+    ("empty", "", system_messages.text("empty")),
+    ("whitespace", "   \n  ", system_messages.text("empty")),
+    ("emoji only", "😷😷🙏", system_messages.text("no_words")),
+    ("control characters", "\x00\x01\x02", system_messages.text("empty")),
+    ("10,000 characters", "tôi bị sốt " * 1000, system_messages.text("trimmed")),
+    ("HTML", "<script>alert('x')</script>", None),
+    ("mixed scripts", "tôi bị sốt 发烧 fever лихорадка", None),
+    ("NUL inside", "tôi bị\x00 sốt", None),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "first"), BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
+def test_bad_input_gets_a_polite_answer_and_the_next_message_works(
+    http: httpx.Client, label: str, text: str, first: str | None
+) -> None:
+    sender = str(uuid.uuid4())
+    replies = say(http, text, sender=sender)
+    assert replies and all(r["text"] for r in replies)
+    if first is not None:
+        assert replies[0]["text"] == first
+    assert (
+        say(http, "số đường dây nóng", sender=sender)[0]["text"]
+        == response_texts()["utter_hotline_list"][0]
+    )
