@@ -27,7 +27,11 @@ from rasa.model_training import train_nlu  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
 
+from rasa.utils.log_utils import configure_structlog  # noqa: E402
+
 from bot.text import strip_diacritics  # noqa: E402
+
+configure_structlog(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "nlu.json"

@@ -1,11 +1,12 @@
 """Inbound → Rasa → outbound: store, deduplicate, answer in order, keep the message log.
 
-Every channel hands its parsed messages to ``Gateway.handle``. The inbound message is committed
-before anything slow happens, so nothing is lost; a redelivery (same channel message id) gets
-the replies already made instead of a second answer. One person's messages are answered in the
-order they arrived (a lock per sender), different people concurrently. When Rasa does not
-answer, the message is marked pending, the person gets one short busy notice, and the worker
-(``retry_pending``) answers it later.
+Every channel hands its parsed messages to the gateway. ``accept`` commits the inbound message
+(deduplicated by the channel's id, per sender) before anything slow happens, so a webhook can
+be acknowledged at once and nothing is lost. ``answer_account`` then answers that person's
+waiting messages in the order they arrived (one lock per person; different people run
+concurrently) and stores the replies: the web chat's as sent (the page fetches them), the other
+channels' as queued for the outbox. When Rasa does not answer, the message stays pending, the
+person gets one short busy notice, and ``retry_waiting`` answers it later.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,11 +24,16 @@ from bot import system_messages
 from bot import text as vi
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage import conversations as log
-from connectors.base import IncomingMessage, OutgoingMessage
+from connectors.base import ChannelEvent, IncomingMessage, OutgoingMessage
+from connectors.text import split_text
 
 logger = logging.getLogger(__name__)
 
 BUSY_NOTICE = "busy"  # data["system"] of the busy notice, so it is sent once per outage
+TOO_FAST = "too_fast"  # data["system"] of the flood notice, sent once per flood
+WEBCHAT = "webchat"
+# A message received this long ago and still unanswered was orphaned by a crash.
+ORPHAN_AFTER = timedelta(seconds=30)
 
 
 class Gateway:
@@ -39,76 +45,127 @@ class Gateway:
         sessions: sessionmaker[Session],
         rasa: RasaClient,
         max_nlu_chars: int = 1000,
-        outbound_status: Callable[[str], str] | None = None,
+        text_limits: dict[str, int] | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self.sessions = sessions
         self.rasa = rasa
         self.max_nlu_chars = max_nlu_chars
-        # The web chat's replies are "sent" once stored (the page fetches them); other
-        # channels' replies wait in the queue for their sender.
-        self.outbound_status = outbound_status or (
-            lambda channel: log.SENT if channel == "webchat" else log.QUEUED
-        )
+        self.text_limits = text_limits or {}  # channel → longest text it accepts
+        self.on_queued = on_queued or (lambda: None)  # wakes the outbox
         # One lock per person, dropped by the GC once nobody holds or waits for it.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def _lock(self, sender_id: str) -> asyncio.Lock:
-        lock = self._locks.get(sender_id)
+    def _lock(self, account_id: int) -> asyncio.Lock:
+        lock = self._locks.get(account_id)
         if lock is None:
             lock = asyncio.Lock()
-            self._locks[sender_id] = lock
+            self._locks[account_id] = lock
         return lock
 
     async def handle(self, incoming: IncomingMessage) -> list[log.Message]:
-        """Store ``incoming`` once, answer it, and return the replies made now, in order.
+        """Accept and answer at once (the web chat waits for its replies).
 
-        Older messages of the same person still pending are answered first, so replies keep
-        the order in which the person wrote.
+        A redelivery gets the replies already made; otherwise the replies made now, which
+        include answers to this person's older messages still waiting, in order.
         """
-        async with self._lock(incoming.sender_id):
-            return await self._handle_locked(incoming)
+        account_id, inbound_id = self.accept(incoming)
+        if inbound_id is None:
+            with self.sessions() as session:
+                existing = log.find_inbound(
+                    session=session, account_id=account_id, channel_message_id=incoming.message_id
+                )
+                return log.replies_to(session=session, message_id=existing.id) if existing else []
+        return await self.answer_account(account_id)
 
-    async def _handle_locked(self, incoming: IncomingMessage) -> list[log.Message]:
+    def accept(
+        self, incoming: IncomingMessage | ChannelEvent, *, throttled: bool = False
+    ) -> tuple[int, int | None]:
+        """Store an inbound message or event; ``(account id, message id or None if a repeat)``.
+
+        A ``throttled`` message (a flood from one sender) is kept in the log but not answered.
+        """
+        channel_message_id = (
+            incoming.message_id if isinstance(incoming, IncomingMessage) else incoming.event_id
+        )
         with self.sessions() as session:
             account = log.account_for(
                 session=session, channel=incoming.channel, external_id=incoming.sender
             )
-            existing = log.find_inbound(
-                session=session, account_id=account.id, channel_message_id=incoming.message_id
-            )
-            if existing is not None:
-                logger.info("redelivery of %s %s", incoming.channel, incoming.message_id)
-                return log.replies_to(session=session, message_id=existing.id)
-            account.last_inbound_at = datetime.now(UTC)
-            account.reachable = True
-            inbound = log.Message(
-                account_id=account.id,
-                channel=incoming.channel,
-                direction=log.INBOUND,
-                channel_message_id=incoming.message_id,
-                text=incoming.text,
-                data={"kind": incoming.kind, "payload": incoming.payload, **incoming.data},
-                status=log.RECEIVED,
-            )
+            account_id = account.id
+            if log.find_inbound(
+                session=session, account_id=account_id, channel_message_id=channel_message_id
+            ):
+                logger.info("repeat of %s %s", incoming.channel, channel_message_id)
+                return account_id, None
+            if isinstance(incoming, ChannelEvent):
+                inbound = self._event(account, incoming)
+            else:
+                account.last_inbound_at = datetime.now(UTC)
+                account.reachable = True
+                inbound = log.Message(
+                    account_id=account_id,
+                    channel=incoming.channel,
+                    direction=log.INBOUND,
+                    channel_message_id=channel_message_id,
+                    text=incoming.text,
+                    data={
+                        "kind": incoming.kind,
+                        "payload": incoming.payload,
+                        "throttled": throttled,
+                        **incoming.data,
+                    },
+                    status=log.IGNORED if throttled else log.RECEIVED,
+                )
             session.add(inbound)
             try:
                 session.commit()
-            except IntegrityError:  # the same message stored by a concurrent delivery
+            except IntegrityError:  # stored by a concurrent delivery of the same message
                 session.rollback()
-                return []
-            replies: list[log.Message] = []
-            for older in log.pending_inbound(session=session, account_id=account.id):
-                replies += await self._answer(session, older, incoming.sender_id)
-                if older.status == log.PENDING:  # still down: this one waits behind it
-                    inbound.status = log.PENDING
-                    session.commit()
-                    return replies
-            return replies + await self._answer(session, inbound, incoming.sender_id)
+                return account_id, None
+            return account_id, inbound.id
+
+    def _event(self, account: log.ChannelAccount, event: ChannelEvent) -> log.Message:
+        account.reachable = event.name == "reachable"
+        logger.info("%s is now %s", account.sender_id, event.name)
+        return log.Message(
+            account_id=account.id,
+            channel=event.channel,
+            direction=log.INBOUND,
+            channel_message_id=event.event_id,
+            data={"kind": "event", "event": event.name},
+            status=log.IGNORED,
+        )
+
+    def notify_throttled(self, account_id: int) -> None:
+        """Tell a flooding sender once to slow down (not again while they keep flooding)."""
+        with self.sessions() as session:
+            last = log.last_outbound(session=session, account_id=account_id)
+            if last is not None and last.data.get("system") == TOO_FAST:
+                return
+            inbound = log.last_inbound(session=session, account_id=account_id)
+            if inbound is not None:
+                notice = [OutgoingMessage(text=system_messages.text(TOO_FAST))]
+                self._store_replies(session, inbound, notice, system=TOO_FAST)
+
+    async def answer_account(self, account_id: int) -> list[log.Message]:
+        """Answer this person's waiting messages in order; the replies made, in order."""
+        async with self._lock(account_id):
+            with self.sessions() as session:
+                account = session.get(log.ChannelAccount, account_id)
+                if account is None:
+                    return []
+                replies: list[log.Message] = []
+                for inbound in log.waiting_inbound(session=session, account_id=account_id):
+                    replies += await self._answer(session, inbound, account.sender_id)
+                    if inbound.status == log.PENDING:  # Rasa is down: the rest wait too
+                        break
+                return replies
 
     async def _answer(
         self, session: Session, inbound: log.Message, sender_id: str
     ) -> list[log.Message]:
-        """Ask Rasa about a stored inbound message and store its replies (one transaction)."""
+        """Ask Rasa about one stored inbound message and store its replies (one transaction)."""
         payload = inbound.data.get("payload")
         words = payload or vi.clean(inbound.text)
         if not payload and not vi.has_words(words):
@@ -147,39 +204,52 @@ class Gateway:
         replies: list[OutgoingMessage],
         system: str | None = None,
     ) -> list[log.Message]:
-        rows = [
-            log.Message(
-                account_id=inbound.account_id,
-                channel=inbound.channel,
-                direction=log.OUTBOUND,
-                text=reply.text,
-                data={
-                    "buttons": [{"title": b.title, "payload": b.payload} for b in reply.buttons],
-                    "image_url": reply.image_url,
-                    "system": system,
-                },
-                status=self.outbound_status(inbound.channel),
-                reply_to_id=inbound.id,
-            )
-            for reply in replies
-        ]
+        """One row per message the channel will send: long texts are split at its limit,
+        the buttons go with the last piece."""
+        channel = inbound.channel
+        limit = self.text_limits.get(channel)
+        rows: list[log.Message] = []
+        for reply in replies:
+            pieces = split_text(reply.text, limit) if limit else [reply.text]
+            for i, piece in enumerate(pieces or [""]):
+                last = i == len(pieces or [""]) - 1
+                buttons = reply.buttons if last else ()
+                rows.append(
+                    log.Message(
+                        account_id=inbound.account_id,
+                        channel=channel,
+                        direction=log.OUTBOUND,
+                        text=piece,
+                        data={
+                            "buttons": [{"title": b.title, "payload": b.payload} for b in buttons],
+                            "image_url": reply.image_url if last else None,
+                            "system": system,
+                        },
+                        status=log.SENT if channel == WEBCHAT else log.QUEUED,
+                        reply_to_id=inbound.id,
+                    )
+                )
         session.add_all(rows)
         session.commit()
+        if channel != WEBCHAT and rows:
+            self.on_queued()
         return rows
 
-    async def retry_pending(self) -> int:
-        """Answer inbound messages left pending; stop at the first that fails again."""
+    async def retry_waiting(self) -> int:
+        """Answer messages left pending (Rasa was down) or orphaned (a crash after storing);
+        stop at the first person whose message fails again. Returns how many people."""
         with self.sessions() as session:
-            pending = [(m.id, m.account.sender_id) for m in log.pending_inbound(session=session)]
-        answered = 0
-        for message_id, sender_id in pending:
-            async with self._lock(sender_id):
-                with self.sessions() as session:
-                    inbound = session.get(log.Message, message_id)
-                    if inbound is None or inbound.status != log.PENDING:
-                        continue
-                    await self._answer(session, inbound, sender_id)
-                    if inbound.status == log.PENDING:
-                        return answered
-                    answered += 1
-        return answered
+            waiting = log.accounts_waiting(
+                session=session, received_before=datetime.now(UTC) - ORPHAN_AFTER
+            )
+        done = 0
+        for account_id in waiting:
+            await self.answer_account(account_id)
+            with self.sessions() as session:
+                if any(
+                    m.status == log.PENDING
+                    for m in log.waiting_inbound(session=session, account_id=account_id)
+                ):
+                    return done
+            done += 1
+        return done

@@ -48,6 +48,9 @@ class Settings:
     zalo_bot_webhook_secret: str = ""
     zalo_bot_api_base_url: str = "https://bot-api.zapps.me"
     channels_on: tuple[str, ...] = field(default=("webchat",))
+    # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
+    # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…).
+    rate_limits: dict[str, float] = field(default_factory=dict)
 
     @property
     def app_url(self) -> str:
@@ -92,6 +95,12 @@ def load() -> Settings:
         zalo_bot_webhook_secret=_env("ZALO_BOT_WEBHOOK_SECRET"),
         zalo_bot_api_base_url=_env("ZALO_BOT_API_BASE_URL", "https://bot-api.zapps.me"),
     )
+    limits = {
+        f"{channel}_{kind}": float(os.environ[f"{channel.upper()}_{kind.upper()}"])
+        for channel in ("telegram", "zalo_oa", "zalo_bot")
+        for kind in ("per_second", "chat_interval")
+        if os.environ.get(f"{channel.upper()}_{kind.upper()}")
+    }
     on = ["webchat"]
     if s.telegram_bot_token:
         on.append("telegram")
@@ -99,4 +108,4 @@ def load() -> Settings:
         on.append("zalo_oa")
     if s.zalo_bot_token:
         on.append("zalo_bot")
-    return Settings(**{**s.__dict__, "channels_on": tuple(on)})
+    return Settings(**{**s.__dict__, "channels_on": tuple(on), "rate_limits": limits})

@@ -33,6 +33,20 @@ class IncomingMessage:
 
 
 @dataclass(frozen=True)
+class ChannelEvent:
+    """Something about a person rather than a message: followed, blocked, unfollowed…"""
+
+    channel: str
+    sender: str
+    event_id: str  # the channel's id for the event: the deduplication key
+    name: str  # "reachable" (follow, unblock) or "unreachable" (unfollow, block)
+
+    @property
+    def sender_id(self) -> str:
+        return f"{self.channel}:{self.sender}"
+
+
+@dataclass(frozen=True)
 class Button:
     title: str
     payload: str
@@ -49,18 +63,28 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What a channel said about one send."""
+    """What a channel said about one send.
+
+    Exactly one of: ``ok``; ``retryable`` (not delivered, try again — after ``retry_after``
+    seconds if given); ``uncertain`` (it may have been delivered: never resend); otherwise a
+    final failure, with ``reachable`` False when the person cannot be reached this way now.
+    """
 
     ok: bool
     channel_message_id: str | None = None
-    reachable: bool = True  # False: blocked, unfollowed, outside the window
-    retry_after: float | None = None  # seconds, when the channel asked us to slow down
+    retryable: bool = False
+    uncertain: bool = False
+    reachable: bool = True
+    retry_after: float | None = None
     error: str | None = None
 
 
 class Channel(Protocol):
-    """A channel Loa can send on."""
+    """A channel Loa can send on: the gateway, the desk and broadcasts use only this."""
 
     name: str
+    max_text_length: int
 
-    async def send(self, recipient: str, message: OutgoingMessage) -> SendResult: ...
+    async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
+        """Send one message (text within ``max_text_length``, buttons, image) to one person."""
+        ...

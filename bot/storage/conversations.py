@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -28,13 +29,16 @@ OUTBOUND = "out"  # from Loa to a person
 RECEIVED = "received"  # stored, not yet answered
 ANSWERED = "answered"  # Rasa answered and the replies are stored
 PENDING = "pending"  # Rasa or the action server failed: the worker retries it
-IGNORED = "ignored"  # empty or without words: answered by the gateway, not sent to Rasa
+IGNORED = "ignored"  # nothing to understand, or an event: answered without Rasa
 # Outbound statuses.
-QUEUED = "queued"  # to be sent by the channel's sender
+QUEUED = "queued"  # to be sent by the outbox (again after ``next_attempt_at`` if set)
+SENDING = "sending"  # handed to the channel; the outcome is not recorded yet
 SENT = "sent"  # the channel accepted it (the web chat counts it sent when stored)
-FAILED = "failed"  # the channel refused it for good
+UNCERTAIN = "uncertain"  # the channel may have delivered it (timeout, crash): never resent
+FAILED = "failed"  # the channel refused it for good, or the person cannot be reached
+WAITING = (RECEIVED, PENDING)  # inbound messages still to answer
 
-MESSAGE_STATUSES = (RECEIVED, ANSWERED, PENDING, IGNORED, QUEUED, SENT, FAILED)
+MESSAGE_STATUSES = (RECEIVED, ANSWERED, PENDING, IGNORED, QUEUED, SENDING, SENT, UNCERTAIN, FAILED)
 
 
 class Person(Base):
@@ -78,8 +82,8 @@ class Message(Base):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in MESSAGE_STATUSES) + ")", name="status"
         ),
-        Index(None, "account_id", "id"),
-        Index(None, "direction", "status"),
+        Index("ix_messages_account_id_id", "account_id", "id"),
+        Index("ix_messages_direction_status_id", "direction", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,6 +97,9 @@ class Message(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(300))
     # For an outbound message, the inbound message it answers.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -171,11 +178,86 @@ def last_outbound(*, session: Session, account_id: int) -> Message | None:
     )
 
 
-def pending_inbound(
-    *, session: Session, account_id: int | None = None, limit: int = 100
-) -> list[Message]:
-    """Inbound messages waiting for a retry (of one account, or all), oldest first."""
-    query = select(Message).where(Message.direction == INBOUND, Message.status == PENDING)
-    if account_id is not None:
-        query = query.where(Message.account_id == account_id)
-    return list(session.scalars(query.order_by(Message.id).limit(limit)))
+def last_inbound(*, session: Session, account_id: int) -> Message | None:
+    """The newest inbound message from one account."""
+    return session.scalar(
+        select(Message)
+        .where(Message.account_id == account_id, Message.direction == INBOUND)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def waiting_inbound(*, session: Session, account_id: int) -> list[Message]:
+    """One account's inbound messages not answered yet (received or pending), oldest first."""
+    query = select(Message).where(
+        Message.account_id == account_id,
+        Message.direction == INBOUND,
+        Message.status.in_(WAITING),
+    )
+    return list(session.scalars(query.order_by(Message.id)))
+
+
+def accounts_waiting(*, session: Session, received_before: datetime, limit: int = 100) -> list[int]:
+    """Accounts with a pending message, or one received before ``received_before`` and never
+    answered (the process died after storing it), oldest first."""
+    query = (
+        select(Message.account_id)
+        .where(
+            Message.direction == INBOUND,
+            (Message.status == PENDING)
+            | ((Message.status == RECEIVED) & (Message.created_at < received_before)),
+        )
+        .group_by(Message.account_id)
+        .order_by(func.min(Message.id))
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def head_of_line(*, session: Session, account_id: int) -> Message | None:
+    """The oldest outbound message to one account still queued or being sent: the only one
+    that may be sent now, so a person receives replies in order."""
+    return session.scalar(
+        select(Message)
+        .where(
+            Message.account_id == account_id,
+            Message.direction == OUTBOUND,
+            Message.status.in_((QUEUED, SENDING)),
+        )
+        .order_by(Message.id)
+        .limit(1)
+    )
+
+
+def accounts_due(
+    *, session: Session, channels: list[str], now: datetime, limit: int = 500
+) -> list[int]:
+    """Accounts on these channels with a queued message due now, oldest message first."""
+    query = (
+        select(Message.account_id)
+        .where(
+            Message.direction == OUTBOUND,
+            Message.status == QUEUED,
+            Message.channel.in_(channels),
+            (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+        )
+        .group_by(Message.account_id)
+        .order_by(func.min(Message.id))
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def mark_interrupted_sends(*, session: Session) -> int:
+    """After a crash: sends whose outcome was never recorded become uncertain (not resent)."""
+    rows = list(
+        session.scalars(
+            select(Message).where(Message.direction == OUTBOUND, Message.status == SENDING)
+        )
+    )
+    for row in rows:
+        row.status = UNCERTAIN
+        row.error = "interrupted: the process stopped before the channel answered"
+    session.commit()
+    return len(rows)

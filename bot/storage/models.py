@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.base import Base
+from bot.storage.channel_tokens import ChannelToken
 from bot.storage.conversations import ChannelAccount, Message, Person
 
-__all__ = ["Base", "ChannelAccount", "Message", "Person"]
+__all__ = ["Base", "ChannelAccount", "ChannelToken", "Message", "Person"]

@@ -19,12 +19,16 @@ from sqlalchemy import text
 
 from bot import settings as settings_module
 from bot import system_messages
+from bot.channels import build as build_channels
 from bot.gateway import Gateway
+from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage import conversations as log
 from bot.storage.engine import sessions
+from bot.web import webhooks
 from bot.web.throttle import Throttle
 from connectors.webchat import inbound as webchat
+from connectors.zalo_oa import inbound as zalo_oa_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ async def _retry_loop(gateway: Gateway, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await gateway.retry_pending()
+            await gateway.retry_waiting()
         except Exception:  # the worker must outlive any one bad pass
             logger.exception("retry pass failed")
 
@@ -55,24 +59,47 @@ def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
     session_factory = sessions(cfg.database_url)
     templates = Jinja2Templates(directory=HERE / "templates")
     throttle = Throttle()
+    client = httpx.AsyncClient()
+    channels = build_channels(cfg, client=client, sessions=session_factory)
+    outbox = Outbox(sessions=session_factory, channels=channels.senders, limiters=channels.limiters)
+    rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)
+    gateway = Gateway(
+        sessions=session_factory,
+        rasa=rasa,
+        max_nlu_chars=cfg.max_message_chars,
+        text_limits=channels.text_limits,
+        on_queued=outbox.wake,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient() as client:
-            rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)
-            app.state.client = client
-            app.state.gateway = Gateway(
-                sessions=session_factory, rasa=rasa, max_nlu_chars=cfg.max_message_chars
-            )
-            worker = asyncio.create_task(_retry_loop(app.state.gateway, cfg.retry_interval))
-            try:
-                yield
-            finally:
+        outbox.recover()
+        workers = [
+            asyncio.create_task(outbox.run()),
+            asyncio.create_task(_retry_loop(gateway, cfg.retry_interval)),
+        ]
+        try:
+            yield
+        finally:
+            for worker in workers:
                 worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+            await asyncio.gather(*workers, return_exceptions=True)
+            await outbox.drain()
+            await client.aclose()
 
     app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.gateway, app.state.outbox, app.state.channels = gateway, outbox, channels
+    app.include_router(
+        webhooks.router(
+            channels=channels,
+            gateway=lambda: gateway,
+            verify_zalo_oa=lambda raw, headers: zalo_oa_inbound.verify(
+                raw, headers, app_id=cfg.zalo_oa_app_id, secret_key=cfg.zalo_oa_secret_key
+            ),
+            telegram_secret=cfg.telegram_webhook_secret,
+            zalo_bot_secret=cfg.zalo_bot_webhook_secret,
+        )
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -101,7 +128,7 @@ def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
             return _error(413 if exc.code == "too_long" else 422, _WEB_ERRORS[exc.code])
         if not throttle.allow(incoming.sender):
             return _error(429, "web_too_fast")
-        replies = await request.app.state.gateway.handle(incoming)
+        replies = await gateway.handle(incoming)
         return JSONResponse({"replies": [_reply_json(m) for m in replies]})
 
     @app.get("/api/chat/messages")
@@ -120,8 +147,7 @@ def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
             return JSONResponse({"replies": [_reply_json(m) for m in found]})
 
     @app.get("/healthz")
-    async def healthz(request: Request) -> Response:
-        client: httpx.AsyncClient = request.app.state.client
+    async def healthz() -> Response:
         checks = {
             "database": _database_ok(session_factory),
             "rasa": await _answers(client, f"{cfg.rasa_url}/"),

@@ -1,0 +1,166 @@
+"""The outbox: sends queued replies on their channel, in order per person, within its limits.
+
+Each message is marked ``sending`` (committed) before the channel is called and gets its
+outcome after, so a crash in between leaves it ``uncertain`` — never sent twice. Messages the
+channel certainly did not take (429, 5xx, connection refused) are retried with back-off; a
+429's retry_after pauses that chat; a person who blocked the bot is marked unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage import conversations as log
+from connectors.base import Button, Channel, OutgoingMessage, SendResult
+from connectors.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = 1.0  # seconds; doubles per attempt, capped at BACKOFF_MAX
+BACKOFF_MAX = 300.0
+
+
+class Outbox:
+    """Drains queued outbound messages for the channels it was given."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        channels: dict[str, Channel],
+        limiters: dict[str, RateLimiter],
+    ) -> None:
+        self.sessions = sessions
+        self.channels = channels
+        self.limiters = limiters
+        self._wake = asyncio.Event()
+        self._busy: dict[int, asyncio.Task[None]] = {}  # account id → its delivery task
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next tick."""
+        self._wake.set()
+
+    def recover(self) -> int:
+        """Call once at start: sends a crash interrupted become uncertain."""
+        with self.sessions() as session:
+            return log.mark_interrupted_sends(session=session)
+
+    async def run(self, tick: float = 1.0) -> None:
+        """Deliver forever; wakes on ``wake()`` or every ``tick`` seconds."""
+        while True:
+            try:
+                self.start_due()
+            except Exception:  # the outbox must outlive any one bad pass
+                logger.exception("outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick)
+            self._wake.clear()
+
+    def start_due(self) -> int:
+        """Start a delivery task for each person with a message due; how many started."""
+        if not self.channels:
+            return 0
+        with self.sessions() as session:
+            due = log.accounts_due(
+                session=session, channels=list(self.channels), now=datetime.now(UTC)
+            )
+        started = 0
+        for account_id in due:
+            if account_id not in self._busy:
+                task = asyncio.create_task(self._deliver(account_id))
+                self._busy[account_id] = task
+                task.add_done_callback(self._forget(account_id))
+                started += 1
+        return started
+
+    def _forget(self, account_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def forget(_task: asyncio.Task[None]) -> None:
+            self._busy.pop(account_id, None)
+
+        return forget
+
+    async def drain(self) -> None:
+        """Wait for the delivery tasks running now (tests, shutdown)."""
+        while self._busy:
+            await asyncio.gather(*list(self._busy.values()), return_exceptions=True)
+
+    async def _deliver(self, account_id: int) -> None:
+        """Send this person's queued messages one after another, oldest first."""
+        while True:
+            with self.sessions() as session:
+                message = log.head_of_line(session=session, account_id=account_id)
+                if message is None or message.status == log.SENDING:
+                    return
+                now = datetime.now(UTC)
+                if message.next_attempt_at and message.next_attempt_at > now:
+                    return  # a later pass picks it up
+                account = message.account
+                if not account.reachable:
+                    message.status, message.error = log.FAILED, "person unreachable on channel"
+                    session.commit()
+                    continue
+                channel = self.channels[message.channel]
+                recipient, message_id = account.external_id, message.id
+                outgoing = _outgoing(message)
+                message.status = log.SENDING
+                message.attempts += 1
+                session.commit()
+            limiter = self.limiters.get(channel.name)
+            if limiter:
+                await limiter.acquire(recipient)
+            try:
+                result = await channel.send(recipient, outgoing)
+            except Exception as exc:  # a bug in a connector must not leave it "sending"
+                logger.exception("send %s crashed", message_id)
+                result = SendResult(ok=False, uncertain=True, error=f"crash: {exc!r}")
+            if not self._record(message_id, result, limiter, recipient):
+                return
+
+    def _record(
+        self, message_id: int, result: SendResult, limiter: RateLimiter | None, recipient: str
+    ) -> bool:
+        """Store the outcome; False when this person's queue must wait (a retry later)."""
+        with self.sessions() as session:
+            message = session.get(log.Message, message_id)
+            assert message is not None
+            now = datetime.now(UTC)
+            message.error = result.error[:300] if result.error else None
+            if result.ok:
+                message.status, message.sent_at = log.SENT, now
+                message.channel_message_id = result.channel_message_id
+            elif result.uncertain:
+                message.status = log.UNCERTAIN
+                logger.warning(
+                    "message %s may or may not have arrived: %s", message_id, result.error
+                )
+            elif result.retryable and message.attempts < MAX_ATTEMPTS:
+                delay = result.retry_after or min(
+                    BACKOFF_MAX, BACKOFF_BASE * 2 ** (message.attempts - 1)
+                )
+                if result.retry_after and limiter:
+                    limiter.pause(recipient, result.retry_after)
+                message.status = log.QUEUED
+                message.next_attempt_at = now + timedelta(seconds=delay)
+                session.commit()
+                return False
+            else:
+                message.status = log.FAILED
+                if not result.reachable:
+                    message.account.reachable = False
+                    logger.info("%s is unreachable: %s", message.account.sender_id, result.error)
+            session.commit()
+            return True
+
+
+def _outgoing(message: log.Message) -> OutgoingMessage:
+    buttons = tuple(Button(b["title"], b["payload"]) for b in message.data.get("buttons") or ())
+    return OutgoingMessage(
+        text=message.text, buttons=buttons, image_url=message.data.get("image_url")
+    )

@@ -1,0 +1,148 @@
+"""Channel webhooks: verify, parse, store (deduplicated), acknowledge; answer in the background.
+
+Every channel gets its answer within its deadline (Zalo: 2 s) because only the database write
+happens before the 200; Rasa and the send happen afterwards. Updates we ignore get a 200 and a
+log line; a channel that is off answers 404; a bad secret or signature 401, nothing stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from bot.channels import Channels
+from bot.gateway import Gateway
+from bot.web.throttle import Throttle
+from connectors.base import ChannelEvent, IncomingMessage
+from connectors.telegram import inbound as telegram
+from connectors.zalo_bot import inbound as zalo_bot
+from connectors.zalo_oa import inbound as zalo_oa
+
+MAX_BODY_BYTES = 256 * 1024  # real updates are a few KB; a 1 MB body is refused
+
+logger = logging.getLogger(__name__)
+
+
+def router(
+    *,
+    channels: Channels,
+    gateway: Callable[[], Gateway],
+    verify_zalo_oa: Callable[[bytes, Any], bool],
+    telegram_secret: str,
+    zalo_bot_secret: str,
+) -> APIRouter:
+    """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot."""
+    api = APIRouter()
+    throttle = Throttle(burst=10, per_minute=30)
+    tasks: set[asyncio.Task[Any]] = set()  # keep references until they finish
+
+    async def receive(
+        request: Request,
+        channel: str,
+        verify: Callable[[bytes], bool],
+        parse: Callable[[Any], IncomingMessage | ChannelEvent | None],
+    ) -> Response:
+        if not channels.on(channel):
+            return _status(404, "channel off")
+        raw = await _body(request)
+        if raw is None:
+            return _status(413, "body too large")
+        if not verify(raw):
+            logger.warning("%s webhook with a bad secret or signature", channel)
+            return _status(401, "bad secret or signature")
+        try:
+            incoming = parse(json.loads(raw))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            logger.warning("%s webhook not understood: %s", channel, exc)
+            return _status(400, "not an update of this channel")
+        if incoming is None:
+            return _status(200, "ignored")
+        gw = gateway()
+        throttled = isinstance(incoming, IncomingMessage) and not throttle.allow(incoming.sender_id)
+        account_id, stored = gw.accept(incoming, throttled=throttled)
+        if stored is None:
+            return _status(200, "repeat")
+        if throttled:
+            gw.notify_throttled(account_id)
+        elif isinstance(incoming, IncomingMessage):
+            _background(tasks, gw.answer_account(account_id))
+            if channel == telegram.CHANNEL and incoming.data.get("callback_query_id"):
+                _background(
+                    tasks, _answer_callback(channels, str(incoming.data["callback_query_id"]))
+                )
+        return _status(200, "ok")
+
+    @api.post("/webhooks/telegram")
+    async def telegram_webhook(request: Request) -> Response:
+        return await receive(
+            request,
+            telegram.CHANNEL,
+            lambda raw: telegram.verify(request.headers, telegram_secret),
+            telegram.parse,
+        )
+
+    @api.post("/webhooks/zalo-oa")
+    async def zalo_oa_webhook(request: Request) -> Response:
+        return await receive(
+            request,
+            zalo_oa.CHANNEL,
+            lambda raw: verify_zalo_oa(raw, request.headers),
+            zalo_oa.parse,
+        )
+
+    @api.post("/webhooks/zalo-bot")
+    async def zalo_bot_webhook(request: Request) -> Response:
+        return await receive(
+            request,
+            zalo_bot.CHANNEL,
+            lambda raw: zalo_bot.verify(request.headers, zalo_bot_secret),
+            zalo_bot.parse,
+        )
+
+    return api
+
+
+async def _body(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            return None
+    return raw
+
+
+def _status(code: int, detail: str) -> JSONResponse:
+    return JSONResponse({"ok": 200 <= code < 300, "detail": detail}, status_code=code)
+
+
+def _background(tasks: set[asyncio.Task[Any]], coroutine: Any) -> None:
+    task = asyncio.create_task(coroutine)
+    tasks.add(task)
+    task.add_done_callback(_finished(tasks))
+
+
+def _finished(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background work failed", exc_info=task.exception())
+
+    return done
+
+
+async def _answer_callback(channels: Channels, callback_query_id: str) -> None:
+    """Stop the button's loading spinner in the Telegram app."""
+    if channels.telegram_bot is not None:
+        try:
+            await channels.telegram_bot.answer_callback_query(callback_query_id)
+        except Exception as exc:  # cosmetic: never worth more than a log line
+            logger.info("answerCallbackQuery failed: %s", exc)

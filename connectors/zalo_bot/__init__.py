@@ -1,0 +1,1 @@
+"""Zalo Bot API (the Telegram-like bot platform, for pilots) over httpx."""

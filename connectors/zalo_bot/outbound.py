@@ -1,0 +1,68 @@
+"""Send through the Zalo Bot API over httpx (JSON bodies; Telegram-like answers).
+
+Docs: bot.zapps.me/docs — sendMessage (chat_id, text 1-2000), sendPhoto (photo URL, caption).
+The platform has no buttons: they are written under the text as numbered choices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from connectors.base import OutgoingMessage, SendResult
+
+MAX_TEXT_LENGTH = 2000  # sendMessage text
+PER_SECOND = 20  # undocumented; kept well under Telegram's 30/s
+CHAT_INTERVAL = 1.0
+
+
+class ZaloBotChannel:
+    """Sends to ``<base_url>/bot<token>/<method>``."""
+
+    name = "zalo_bot"
+    max_text_length = MAX_TEXT_LENGTH
+
+    def __init__(self, *, client: httpx.AsyncClient, token: str, base_url: str) -> None:
+        self.client = client
+        self.url = f"{base_url.rstrip('/')}/bot{token}"
+
+    async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
+        text = _with_choices(message)
+        if message.image_url:
+            method, body = (
+                "sendPhoto",
+                {"chat_id": recipient, "photo": message.image_url, "caption": text},
+            )
+        else:
+            method, body = "sendMessage", {"chat_id": recipient, "text": text}
+        try:
+            response = await self.client.post(f"{self.url}/{method}", json=body, timeout=15)
+            answer: dict[str, Any] = response.json()
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return SendResult(ok=False, retryable=True, error=repr(exc))
+        except httpx.HTTPError as exc:
+            return SendResult(ok=False, uncertain=True, error=repr(exc))
+        except ValueError:
+            return SendResult(ok=False, retryable=True, error=f"HTTP {response.status_code}")
+        if answer.get("ok"):
+            return SendResult(
+                ok=True, channel_message_id=str((answer.get("result") or {}).get("message_id"))
+            )
+        error = f"{answer.get('error_code')}: {answer.get('description')}"
+        status = response.status_code
+        if status == 429:
+            retry_after = (answer.get("parameters") or {}).get("retry_after") or 5
+            return SendResult(ok=False, retryable=True, retry_after=float(retry_after), error=error)
+        if status >= 500 or status == 401:
+            return SendResult(
+                ok=False, retryable=True, retry_after=60 if status == 401 else None, error=error
+            )
+        return SendResult(ok=False, reachable=status != 403, error=error)
+
+
+def _with_choices(message: OutgoingMessage) -> str:
+    if not message.buttons:
+        return message.text
+    choices = "\n".join(f"• {b.title}" for b in message.buttons)
+    return f"{message.text}\n\n{choices}".strip()[:MAX_TEXT_LENGTH]

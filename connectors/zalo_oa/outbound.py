@@ -1,0 +1,102 @@
+"""Send Zalo OA consultation messages (tin tư vấn) over httpx; map Zalo's error codes.
+
+Docs: developers.zalo.me — "Gửi tin Tư vấn" (POST /v3.0/oa/message/cs, header access_token)
+and the API error code list. Zalo answers HTTP 200 with {"error": N} even on failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from connectors.base import OutgoingMessage, SendResult
+from connectors.zalo_oa.tokens import TokenRefreshFailed, ZaloTokens
+
+MAX_TEXT_LENGTH = 2000  # consultation text limit (tin tư vấn dạng văn bản)
+MAX_BUTTONS = 5  # buttons under one consultation message
+PER_SECOND = 60  # about 4,000 requests a minute per app (error -32 beyond)
+CHAT_INTERVAL = 0.2
+RETRYABLE = {-32, -100}  # rate limit, temporary server error
+TOKEN_ERRORS = {-216, -220, -124}  # invalid or expired access token: refresh once and retry
+UNREACHABLE = {-213, -217, -227, -230, -232, -244}  # not a follower, refuses, window closed…
+QUOTA = {-210, -211, -218}  # over the limit or out of quota: try much later
+QUOTA_RETRY_SECONDS = 3600
+
+logger = logging.getLogger(__name__)
+
+
+class ZaloOAChannel:
+    """Consultation messages to one person; ``base_url`` is the API root (a fake in tests)."""
+
+    name = "zalo_oa"
+    max_text_length = MAX_TEXT_LENGTH
+
+    def __init__(self, *, client: httpx.AsyncClient, tokens: ZaloTokens, base_url: str) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.url = base_url.rstrip("/") + "/v3.0/oa/message/cs"
+
+    async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
+        body = {"recipient": {"user_id": recipient}, "message": _message(message)}
+        try:
+            token = await self.tokens.access_token()
+            answer = await self._post(token, body)
+            if answer.get("error") in TOKEN_ERRORS:
+                token = (await self.tokens.refresh(stale=token)).access_token
+                answer = await self._post(token, body)
+        except TokenRefreshFailed as exc:
+            return SendResult(ok=False, retryable=True, retry_after=300, error=str(exc))
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return SendResult(ok=False, retryable=True, error=repr(exc))
+        except httpx.HTTPError as exc:  # sent, but no answer: it may have arrived
+            return SendResult(ok=False, uncertain=True, error=repr(exc))
+        except ValueError as exc:  # a 5xx page from a proxy, not Zalo's JSON
+            return SendResult(ok=False, retryable=True, error=f"unreadable answer: {exc}")
+        return _result(answer)
+
+    async def _post(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await self.client.post(
+            self.url, json=body, headers={"access_token": token}, timeout=15
+        )
+        if response.status_code >= 500:
+            raise ValueError(f"HTTP {response.status_code}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+
+def _message(message: OutgoingMessage) -> dict[str, Any]:
+    """Text, with buttons that send their payload back hidden (oa.query.hide) or an image."""
+    body: dict[str, Any] = {"text": message.text}
+    if message.image_url:
+        body["attachment"] = {
+            "type": "template",
+            "payload": {
+                "template_type": "media",
+                "elements": [{"media_type": "image", "url": message.image_url}],
+            },
+        }
+    elif message.buttons:
+        buttons = [
+            {"title": b.title[:100], "type": "oa.query.hide", "payload": b.payload or b.title}
+            for b in message.buttons[:MAX_BUTTONS]
+        ]
+        body["attachment"] = {"type": "template", "payload": {"buttons": buttons}}
+    return body
+
+
+def _result(answer: dict[str, Any]) -> SendResult:
+    code = answer.get("error")
+    error = f"{code}: {answer.get('message')}"
+    if code == 0:
+        return SendResult(
+            ok=True, channel_message_id=str((answer.get("data") or {}).get("message_id"))
+        )
+    if code in RETRYABLE:
+        return SendResult(ok=False, retryable=True, retry_after=5, error=error)
+    if code in QUOTA:
+        return SendResult(ok=False, retryable=True, retry_after=QUOTA_RETRY_SECONDS, error=error)
+    if code in UNREACHABLE:
+        return SendResult(ok=False, reachable=False, error=error)
+    return SendResult(ok=False, error=error)
