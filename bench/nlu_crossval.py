@@ -26,7 +26,6 @@ from rasa.core.agent import Agent  # noqa: E402
 from rasa.model_training import train_nlu  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
-
 from rasa.utils.log_utils import configure_structlog  # noqa: E402
 
 from bot.text import strip_diacritics  # noqa: E402

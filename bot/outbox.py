@@ -113,13 +113,12 @@ class Outbox:
                 message.attempts += 1
                 session.commit()
             limiter = self.limiters.get(channel.name)
-            if limiter:
-                await limiter.acquire(recipient)
-            try:
-                result = await channel.send(recipient, outgoing)
-            except Exception as exc:  # a bug in a connector must not leave it "sending"
-                logger.exception("send %s crashed", message_id)
-                result = SendResult(ok=False, uncertain=True, error=f"crash: {exc!r}")
+            async with limiter.slot(recipient) if limiter else contextlib.nullcontext():
+                try:
+                    result = await channel.send(recipient, outgoing)
+                except Exception as exc:  # a bug in a connector must not leave it "sending"
+                    logger.exception("send %s crashed", message_id)
+                    result = SendResult(ok=False, uncertain=True, error=f"crash: {exc!r}")
             if not self._record(message_id, result, limiter, recipient):
                 return
 

@@ -1,0 +1,98 @@
+"""The app wired to fake Telegram, Zalo OA and Zalo Bot APIs and a fake Rasa, all over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import settings as settings_module
+from bot.web.app import create_app
+from tests.fakes import telegram as tg
+from tests.fakes import zalo_bot as zb
+from tests.fakes import zalo_oa as oa
+from tests.fakes.rasa import FakeRasa
+from tests.fakes.server import serve
+
+FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
+TELEGRAM_SECRET = "s3cret_Token-1"
+ZALO_OA_SECRET_KEY = "TEST-oa-secret-key"
+ZALO_BOT_SECRET = "zb-secret-123"
+
+
+@dataclass
+class Rig:
+    url: str
+    rasa: FakeRasa
+    telegram: tg.FakeTelegram
+    zalo_oa: oa.FakeZaloOA
+    zalo_bot: zb.FakeZaloBot
+    sessions: sessionmaker[Session]
+
+    def post(
+        self, path: str, body: bytes | dict[str, Any], headers: dict[str, str]
+    ) -> httpx.Response:
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        headers = {"content-type": "application/json", **headers}
+        return httpx.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def zalo_oa_headers(raw: bytes, secret: str = ZALO_OA_SECRET_KEY) -> dict[str, str]:
+    data = json.loads(raw)
+    return {
+        "X-ZEvent-Signature": oa.sign_event(
+            str(data["app_id"]), raw, str(data["timestamp"]), secret
+        )
+    }
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@contextmanager
+def rig(database_url: str, sessions: sessionmaker[Session], **overrides: Any) -> Iterator[Rig]:
+    """The app with every channel on (or as ``overrides`` say), and the fakes behind it."""
+    fakes = Rig("", FakeRasa(), tg.FakeTelegram(), oa.FakeZaloOA(), zb.FakeZaloBot(), sessions)
+    with ExitStack() as stack:
+        rasa_url = stack.enter_context(serve(fakes.rasa.app()))
+        tg_url = stack.enter_context(serve(fakes.telegram.app()))
+        oa_url = stack.enter_context(serve(fakes.zalo_oa.app()))
+        zb_url = stack.enter_context(serve(fakes.zalo_bot.app()))
+        values: dict[str, Any] = dict(
+            database_url=database_url,
+            rasa_url=rasa_url,
+            retry_interval=0.2,
+            telegram_bot_token=tg.TOKEN,
+            telegram_webhook_secret=TELEGRAM_SECRET,
+            telegram_api_base_url=tg_url,
+            zalo_oa_app_id=oa.APP_ID,
+            zalo_oa_app_secret=oa.APP_SECRET,
+            zalo_oa_secret_key=ZALO_OA_SECRET_KEY,
+            zalo_oa_access_token=oa.ACCESS_TOKEN,
+            zalo_oa_refresh_token=oa.REFRESH_TOKEN,
+            zalo_oa_api_base_url=oa_url,
+            zalo_oauth_base_url=oa_url,
+            zalo_bot_token=zb.TOKEN,
+            zalo_bot_webhook_secret=ZALO_BOT_SECRET,
+            zalo_bot_api_base_url=zb_url,
+        )
+        cfg = replace(settings_module.load(), **{**values, **overrides})
+        fakes.url = stack.enter_context(serve(create_app(cfg)))
+        yield fakes
