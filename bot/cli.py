@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import signal
 import sys
 import time
@@ -81,6 +83,19 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
+def _telegram(args: argparse.Namespace) -> int:
+    from bot import telegram_admin
+
+    cfg = settings_module.load()
+    if args.action == "set-webhook":
+        asyncio.run(telegram_admin.set_webhook(cfg, args.url))
+    else:
+        print(f"Forwarding Telegram updates to {cfg.app_url}/webhooks/telegram (Ctrl-C stops)…")
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(telegram_admin.poll(cfg))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loa", description="Loa, the epidemic assistant.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("db-upgrade", help="create or migrate the database").set_defaults(
         func=_db_upgrade
     )
+    tg = commands.add_parser("telegram", help="Telegram: register the webhook, or poll locally")
+    tg_actions = tg.add_subparsers(dest="action", required=True)
+    hook = tg_actions.add_parser("set-webhook", help="register URL (…/webhooks/telegram)")
+    hook.add_argument("url")
+    tg_actions.add_parser("poll", help="development: fetch updates and forward them to the app")
+    tg.set_defaults(func=_telegram)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

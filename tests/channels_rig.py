@@ -35,6 +35,7 @@ class Rig:
     zalo_oa: oa.FakeZaloOA
     zalo_bot: zb.FakeZaloBot
     sessions: sessionmaker[Session]
+    telegram_url: str = ""
 
     def post(
         self, path: str, body: bytes | dict[str, Any], headers: dict[str, str]
@@ -72,7 +73,7 @@ def rig(database_url: str, sessions: sessionmaker[Session], **overrides: Any) ->
     fakes = Rig("", FakeRasa(), tg.FakeTelegram(), oa.FakeZaloOA(), zb.FakeZaloBot(), sessions)
     with ExitStack() as stack:
         rasa_url = stack.enter_context(serve(fakes.rasa.app()))
-        tg_url = stack.enter_context(serve(fakes.telegram.app()))
+        tg_url = fakes.telegram_url = stack.enter_context(serve(fakes.telegram.app()))
         oa_url = stack.enter_context(serve(fakes.zalo_oa.app()))
         zb_url = stack.enter_context(serve(fakes.zalo_bot.app()))
         values: dict[str, Any] = dict(

@@ -163,3 +163,25 @@ async def test_different_people_are_served_concurrently(gateway, fake_rasa) -> N
     fake.delay = 0.2
     await asyncio.gather(*(gateway.handle(msg("alo", "m1", sender=f"u{i}")) for i in range(6)))
     assert fake.max_in_flight > 1
+
+
+async def test_long_replies_are_split_at_the_channel_limit_with_buttons_last(
+    session_factory, fake_rasa
+) -> None:
+    fake, url = fake_rasa
+    fake.buttons = [{"title": "Số đường dây nóng", "payload": "/ask_hotline"}]
+    fake.reply = "Một câu trả lời rất dài. " * 400  # 10,000 characters
+    async with httpx.AsyncClient() as client:
+        gw = Gateway(
+            sessions=session_factory,
+            rasa=RasaClient(url, client=client),
+            text_limits={"telegram": 4096},
+        )
+        incoming = IncomingMessage(channel="telegram", sender="9", message_id="1", text="hỏi")
+        account_id, _ = gw.accept(incoming)
+        replies = await gw.answer_account(account_id)
+    texts = [r.text for r in replies if not r.data.get("system")]
+    assert len(texts) == 3 and all(len(t) <= 4096 for t in texts)
+    assert [bool(r.data["buttons"]) for r in replies][-1] is True
+    assert not any(r.data["buttons"] for r in replies[:-1])
+    assert {r.status for r in replies} == {log.QUEUED}

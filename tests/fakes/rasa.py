@@ -20,6 +20,7 @@ class FakeRasa:
     delay: float = 0.0
     received: list[dict[str, Any]] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)
+    reply: str | None = None  # answer this instead of the echo
     in_flight: int = 0
     max_in_flight: int = 0  # how many requests it served at the same time, at most
 
@@ -37,7 +38,8 @@ class FakeRasa:
         if self.mode == "garbage":
             return PlainTextResponse("<html>not json</html>")
         self.received.append(body)
-        reply: dict[str, Any] = {"recipient_id": body["sender"], "text": f"echo: {body['message']}"}
+        text = self.reply if self.reply is not None else f"echo: {body['message']}"
+        reply: dict[str, Any] = {"recipient_id": body["sender"], "text": text}
         if self.buttons:
             reply["buttons"] = self.buttons
         return JSONResponse([reply])

@@ -117,6 +117,7 @@ class FakeTelegram:
     violations: list[dict[str, Any]] = field(default_factory=list)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     webhook: dict[str, Any] | None = None
+    updates: list[dict[str, Any]] = field(default_factory=list)  # served by getUpdates
     failures: deque[str] = field(default_factory=deque)
     last_message_id: int = 0
     _buckets: dict[int, tuple[float, float]] = field(default_factory=dict, init=False)
@@ -137,6 +138,7 @@ class FakeTelegram:
             "setwebhook": self._set_webhook,
             "getwebhookinfo": self._webhook_info,
             "deletewebhook": self._delete_webhook,
+            "getupdates": self._get_updates,
         }
 
     async def handle(self, request: Request) -> JSONResponse:
@@ -270,6 +272,15 @@ class FakeTelegram:
     def _delete_webhook(self, token: str, p: dict[str, Any]) -> Answer:
         had, self.webhook = self.webhook is not None, None
         return _ok(True, "Webhook was deleted" if had else "Webhook is already deleted")
+
+    def _get_updates(self, token: str, p: dict[str, Any]) -> Answer:
+        """Queued ``updates`` from ``offset`` on (earlier ones are confirmed and dropped);
+        409 while a webhook is set, as Telegram does. Answers at once (no long polling)."""
+        if self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(p.get("offset") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        return _ok(self.updates[: int(p.get("limit") or 100)])
 
     def app(self) -> Starlette:
         return Starlette(
