@@ -8,7 +8,7 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 
-.PHONY: help setup run test train lint bench-nlu clean
+.PHONY: help setup run test train lint bench-nlu bench-chat clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,7 +42,11 @@ lint: setup ## ruff and mypy
 bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and parse latency
 	$(PY) -m bot.cli train
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python bench/nlu_crossval.py
-	$(PY) bench/nlu_latency.py
+	$(PY) -m bench.nlu_latency
+
+bench-chat: setup ## 50 people at once over the Telegram and Zalo OA webhooks: reply latency
+	$(PY) -m bot.cli train
+	$(PY) -m bench.chat
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(RASA_VENV) models var

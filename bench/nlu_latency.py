@@ -12,17 +12,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
-from bot import settings as settings_module
-from bot.supervisor import Stack
-from bot.training import ensure_model
-from tests.fakes.server import free_port
+from bench.stack import running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
@@ -66,39 +61,19 @@ async def run(url: str, n: int, parallel: int) -> list[float]:
 
 def main() -> int:
     n = int(os.environ.get("BENCH_REQUESTS", "500"))
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        cfg = replace(
-            settings_module.load(),
-            var_dir=var,
-            database_url=f"sqlite:///{var / 'loa.db'}",
-            port=free_port(),
-            rasa_port=(rasa_port := free_port()),
-            rasa_url=f"http://127.0.0.1:{rasa_port}",
-            action_server_port=free_port(),
-            rasa_tracker_db=str(var / "tracker.db"),
-        )
-        from bot.storage.migrate import upgrade
-
-        upgrade(cfg.database_url)
-        stack = Stack(cfg, model=ensure_model(), log_dir=var / "log")
-        stack.start()
-        try:
-            stack.wait_ready()
-            rows = {}
-            for parallel in (1, 8):
-                timings = asyncio.run(run(cfg.rasa_url, n, parallel))
-                rows[f"concurrency_{parallel}"] = {
-                    "requests": len(timings),
-                    "p50_ms": round(percentile(timings, 50), 1),
-                    "p95_ms": round(percentile(timings, 95), 1),
-                    "p99_ms": round(percentile(timings, 99), 1),
-                    "min_ms": round(min(timings), 1),
-                    "median_ms": round(statistics.median(timings), 1),
-                    "max_ms": round(max(timings), 1),
-                }
-        finally:
-            stack.stop()
+    rows = {}
+    with running_stack() as cfg:
+        for parallel in (1, 8):
+            timings = asyncio.run(run(cfg.rasa_url, n, parallel))
+            rows[f"concurrency_{parallel}"] = {
+                "requests": len(timings),
+                "p50_ms": round(percentile(timings, 50), 1),
+                "p95_ms": round(percentile(timings, 95), 1),
+                "p99_ms": round(percentile(timings, 99), 1),
+                "min_ms": round(min(timings), 1),
+                "median_ms": round(statistics.median(timings), 1),
+                "max_ms": round(max(timings), 1),
+            }
     report = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     report["parse_latency"] = rows
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.fakes.server import free_port
+from tests.channels_rig import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY
+from tests.fakes import telegram as tg
+from tests.fakes import zalo_oa as oa
+from tests.fakes.server import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,8 +41,37 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@dataclass(frozen=True)
+class ChannelFakes:
+    telegram: tg.FakeTelegram
+    zalo_oa: oa.FakeZaloOA
+    env: dict[str, str]
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+def channel_fakes() -> Iterator[ChannelFakes]:
+    """Fake Telegram and Zalo OA APIs the whole session's stack sends to."""
+    telegram, zalo = tg.FakeTelegram(), oa.FakeZaloOA()
+    with serve(telegram.app()) as tg_url, serve(zalo.app()) as oa_url:
+        env = {
+            "TELEGRAM_BOT_TOKEN": tg.TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": tg_url,
+            "ZALO_OA_APP_ID": oa.APP_ID,
+            "ZALO_OA_APP_SECRET": oa.APP_SECRET,
+            "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET_KEY,
+            "ZALO_OA_ACCESS_TOKEN": oa.ACCESS_TOKEN,
+            "ZALO_OA_REFRESH_TOKEN": oa.REFRESH_TOKEN,
+            "ZALO_OA_API_BASE_URL": oa_url,
+            "ZALO_OAUTH_BASE_URL": oa_url,
+        }
+        yield ChannelFakes(telegram, zalo, env)
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, channel_fakes: ChannelFakes
+) -> Iterator[RunningStack]:
     var = tmp_path_factory.mktemp("var")
     app_port, rasa_port, action_port = free_port(), free_port(), free_port()
     env = dict(os.environ)
@@ -50,6 +82,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         RASA_PORT=str(rasa_port),
         ACTION_SERVER_PORT=str(action_port),
         RETRY_INTERVAL_SECONDS="1",
+        **channel_fakes.env,
     )
     env.pop("RASA_URL", None)
     output = var / "loa-run.out"

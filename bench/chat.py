@@ -1,0 +1,167 @@
+"""Chat latency under load: N people at once over the Telegram and Zalo OA webhooks.
+
+Starts the stack the way `make run` does (real Rasa and action server, throw-away var dir)
+with Telegram and Zalo OA pointed at fake APIs in this process. Each simulated person sends
+BENCH_MESSAGES messages (default 5), one after another, waiting for the reply and a think
+time of about a second (Telegram allows one message per second per chat). Latency = from the
+webhook POST to the reply arriving at the fake API. Prints a table and writes
+bench/results/chat.json. BENCH_PEOPLE sets N (default 50).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.stack import running_stack
+from tests.channels_rig import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY
+from tests.fakes import telegram as tg
+from tests.fakes import zalo_oa as oa
+from tests.fakes.server import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "chat.json"
+QUESTIONS = [  # each gets exactly one reply
+    "số đường dây nóng",
+    "trieu chung covid la gi",
+    "tôi bị sốt và khó thở",
+    "lam sao de phong benh",
+    "tôi mất việc thì được hỗ trợ gì",
+    "nhà tôi hết gạo rồi",
+    "cam on nhieu",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+async def person(
+    client: httpx.AsyncClient,
+    post: Callable[[int, str], Any],
+    replies: Callable[[], int],
+    messages: int,
+    person_id: int,
+    timings: list[float],
+    lost: list[int],
+) -> None:
+    rng = random.Random(person_id)
+    await asyncio.sleep(rng.random())  # people do not all start in the same millisecond
+    for i in range(messages):
+        before = replies()
+        started = time.monotonic()
+        await post(i, rng.choice(QUESTIONS))
+        while replies() == before:
+            if time.monotonic() - started > 30:
+                lost.append(person_id)
+                return
+            await asyncio.sleep(0.005)
+        timings.append((time.monotonic() - started) * 1000)
+        await asyncio.sleep(1.0 + rng.random() * 0.5)
+
+
+async def run_channel(
+    name: str, app_url: str, fake: Any, people: int, messages: int
+) -> dict[str, Any]:
+    timings: list[float] = []
+    lost: list[int] = []
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+
+        def poster(pid: int) -> Callable[[int, str], Any]:
+            async def post(i: int, text: str) -> None:
+                if name == "telegram":
+                    update = tg.update_message(pid * 1000 + i + 1, 800000 + pid, text)
+                    await client.post(
+                        f"{app_url}/webhooks/telegram",
+                        json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+                    )
+                else:
+                    event = oa.user_send_text(str(900000 + pid), text)
+                    raw = json.dumps(event).encode()
+                    sig = oa.sign_event(oa.APP_ID, raw, event["timestamp"], ZALO_OA_SECRET_KEY)
+                    await client.post(
+                        f"{app_url}/webhooks/zalo-oa",
+                        content=raw,
+                        headers={"X-ZEvent-Signature": sig, "content-type": "application/json"},
+                    )
+
+            return post
+
+        def counter(pid: int) -> Callable[[], int]:
+            key, who = (
+                ("chat_id", 800000 + pid) if name == "telegram" else ("user_id", str(900000 + pid))
+            )
+            return lambda: sum(1 for m in fake.sent if m[key] == who)
+
+        started = time.monotonic()
+        await asyncio.gather(
+            *(
+                person(client, poster(p), counter(p), messages, p, timings, lost)
+                for p in range(people)
+            )
+        )
+        wall = time.monotonic() - started
+    return {
+        "people": people,
+        "messages": len(timings),
+        "lost": len(lost),
+        "p50_ms": round(percentile(timings, 50), 1),
+        "p95_ms": round(percentile(timings, 95), 1),
+        "p99_ms": round(percentile(timings, 99), 1),
+        "min_ms": round(min(timings), 1),
+        "median_ms": round(statistics.median(timings), 1),
+        "max_ms": round(max(timings), 1),
+        "messages_per_s": round(len(timings) / wall, 1),
+        "violations": len(fake.violations),
+    }
+
+
+def main() -> int:
+    people = int(os.environ.get("BENCH_PEOPLE", "50"))
+    messages = int(os.environ.get("BENCH_MESSAGES", "5"))
+    telegram, zalo = tg.FakeTelegram(), oa.FakeZaloOA()
+    results: dict[str, Any] = {}
+    with serve(telegram.app()) as tg_url, serve(zalo.app()) as oa_url:
+        os.environ.update(
+            TELEGRAM_BOT_TOKEN=tg.TOKEN,
+            TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+            TELEGRAM_API_BASE_URL=tg_url,
+            ZALO_OA_APP_ID=oa.APP_ID,
+            ZALO_OA_APP_SECRET=oa.APP_SECRET,
+            ZALO_OA_SECRET_KEY=ZALO_OA_SECRET_KEY,
+            ZALO_OA_ACCESS_TOKEN=oa.ACCESS_TOKEN,
+            ZALO_OA_REFRESH_TOKEN=oa.REFRESH_TOKEN,
+            ZALO_OA_API_BASE_URL=oa_url,
+            ZALO_OAUTH_BASE_URL=oa_url,
+        )
+        with running_stack() as cfg:
+            for name, fake in (("telegram", telegram), ("zalo_oa", zalo)):
+                results[name] = asyncio.run(run_channel(name, cfg.app_url, fake, people, messages))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"\nWebhook → reply at the fake API, {people} people at once (target p95 ≤ 300 ms)")
+    print(
+        "| channel | messages | lost | p50 ms | p95 ms | p99 ms | min | max | msg/s | over limit |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in results.items():
+        cells = [name, r["messages"], r["lost"], r["p50_ms"], r["p95_ms"], r["p99_ms"]]
+        cells += [r["min_ms"], r["max_ms"], r["messages_per_s"], r["violations"]]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The stack as `make run` starts it, on free ports with a throw-away var dir, for benchmarks."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from bot import settings as settings_module
+from bot.storage.migrate import upgrade
+from bot.supervisor import Stack
+from bot.training import ensure_model
+from tests.fakes.server import free_port
+
+
+@contextmanager
+def running_stack() -> Iterator[settings_module.Settings]:
+    """Start Rasa, the action server and the app; yield their settings; stop them all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        var = Path(tmp)
+        rasa_port = free_port()
+        cfg = replace(
+            settings_module.load(),
+            var_dir=var,
+            database_url=f"sqlite:///{var / 'loa.db'}",
+            port=free_port(),
+            rasa_port=rasa_port,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            action_server_port=free_port(),
+            rasa_tracker_db=str(var / "tracker.db"),
+        )
+        upgrade(cfg.database_url)
+        stack = Stack(cfg, model=ensure_model(), log_dir=var / "log")
+        stack.start()
+        try:
+            stack.wait_ready()
+            yield cfg
+        finally:
+            stack.stop()
