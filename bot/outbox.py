@@ -102,11 +102,18 @@ class Outbox:
                 if message.next_attempt_at and message.next_attempt_at > now:
                     return  # a later pass picks it up
                 account = message.account
+                channel = self.channels[message.channel]
+                window = channel.reply_window
+                if window and (
+                    account.last_inbound_at is None or now - account.last_inbound_at > window
+                ):
+                    account.reachable = False  # until they write again
+                    message.error = "outside the channel's reply window"
                 if not account.reachable:
-                    message.status, message.error = log.FAILED, "person unreachable on channel"
+                    message.status = log.FAILED
+                    message.error = message.error or "person unreachable on channel"
                     session.commit()
                     continue
-                channel = self.channels[message.channel]
                 recipient, message_id = account.external_id, message.id
                 outgoing = _outgoing(message)
                 message.status = log.SENDING

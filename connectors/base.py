@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 # Kinds of inbound message.
@@ -84,6 +85,8 @@ class Channel(Protocol):
 
     name: str
     max_text_length: int
+    # How long after a person's last message we may still write to them (None: no limit).
+    reply_window: timedelta | None
 
     async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
         """Send one message (text within ``max_text_length``, buttons, image) to one person."""

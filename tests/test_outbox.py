@@ -7,6 +7,7 @@ import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -79,9 +80,17 @@ async def setup(fakes, session_factory) -> AsyncIterator[Setup]:
         yield Setup(outbox, telegram, zalo, session_factory, store)
 
 
-def queue(sessions: sessionmaker[Session], channel: str, recipient: str, *texts: str) -> list[int]:
+def queue(
+    sessions: sessionmaker[Session],
+    channel: str,
+    recipient: str,
+    *texts: str,
+    wrote_ago: timedelta = timedelta(minutes=1),
+) -> list[int]:
+    """Queue replies to someone who last wrote ``wrote_ago``."""
     with sessions() as s:
         account = log.account_for(session=s, channel=channel, external_id=recipient)
+        account.last_inbound_at = datetime.now(UTC) - wrote_ago
         rows = [
             log.Message(
                 account_id=account.id,
@@ -223,8 +232,34 @@ async def test_zalo_errors(setup: Setup, code: str, final: str) -> None:
         assert s.scalars(select(log.ChannelAccount.reachable)).one() is (final == "sent")
 
 
-async def test_zalo_window_closed_means_unreachable(setup: Setup) -> None:
-    setup.zalo.last_interaction["u4"] = time.time() - 8 * 24 * 3600
-    queue(setup.sessions, "zalo_oa", "u4", "ngoài 7 ngày")
+async def test_zalo_outside_the_7_day_window_is_not_even_tried(setup: Setup) -> None:
+    queue(setup.sessions, "zalo_oa", "u4", "ngoài 7 ngày", wrote_ago=timedelta(days=8))
     await run_until_idle(setup.outbox)
     assert statuses(setup.sessions) == ["failed"]
+    assert setup.zalo.requests == []
+
+
+async def test_zalo_window_closed_on_their_side_means_unreachable(setup: Setup) -> None:
+    setup.zalo.last_interaction["u5"] = time.time() - 8 * 24 * 3600  # Zalo knows better
+    queue(setup.sessions, "zalo_oa", "u5", "tin")
+    await run_until_idle(setup.outbox)
+    assert statuses(setup.sessions) == ["failed"]
+    with setup.sessions() as s:
+        assert s.scalars(select(log.ChannelAccount.reachable)).one() is False
+
+
+@pytest.mark.parametrize(
+    ("ago", "state"),
+    [
+        (timedelta(hours=1), "free"),
+        (timedelta(hours=47), "free"),
+        (timedelta(days=3), "billed"),
+        (timedelta(days=8), "closed"),
+    ],
+)
+def test_zalo_window(ago: timedelta, state: str) -> None:
+    from connectors.zalo_oa.outbound import window
+
+    now = datetime.now(UTC)
+    assert window(now - ago, now) == state
+    assert window(None, now) == "closed"

@@ -31,6 +31,7 @@ class TelegramChannel:
 
     name = "telegram"
     max_text_length = MAX_TEXT_LENGTH
+    reply_window: timedelta | None = None
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot

@@ -6,6 +6,7 @@ The platform has no buttons: they are written under the text as numbered choices
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ class ZaloBotChannel:
 
     name = "zalo_bot"
     max_text_length = MAX_TEXT_LENGTH
+    reply_window: timedelta | None = None
 
     def __init__(self, *, client: httpx.AsyncClient, token: str, base_url: str) -> None:
         self.client = client

@@ -7,6 +7,7 @@ and the API error code list. Zalo answers HTTP 200 with {"error": N} even on fai
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +24,10 @@ TOKEN_ERRORS = {-216, -220, -124}  # invalid or expired access token: refresh on
 UNREACHABLE = {-213, -217, -227, -230, -232, -244}  # not a follower, refuses, window closed…
 QUOTA = {-210, -211, -218}  # over the limit or out of quota: try much later
 QUOTA_RETRY_SECONDS = 3600
+# Consultation messages need an interaction in the last 7 days; within 48 h they are free,
+# after that billed (Zalo OA pricing, 2026).
+REPLY_WINDOW = timedelta(days=7)
+FREE_WINDOW = timedelta(hours=48)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ class ZaloOAChannel:
 
     name = "zalo_oa"
     max_text_length = MAX_TEXT_LENGTH
+    reply_window: timedelta | None = REPLY_WINDOW
 
     def __init__(self, *, client: httpx.AsyncClient, tokens: ZaloTokens, base_url: str) -> None:
         self.client = client
@@ -64,6 +70,13 @@ class ZaloOAChannel:
             raise ValueError(f"HTTP {response.status_code}")
         answer: dict[str, Any] = response.json()
         return answer
+
+
+def window(last_inbound_at: datetime | None, now: datetime) -> str:
+    """Where a person stands: "free" (within 48 h), "billed" (within 7 days) or "closed"."""
+    if last_inbound_at is None or now - last_inbound_at > REPLY_WINDOW:
+        return "closed"
+    return "free" if now - last_inbound_at <= FREE_WINDOW else "billed"
 
 
 def _message(message: OutgoingMessage) -> dict[str, Any]:
