@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in the report
 logging.disable(logging.WARNING)
 
 from rasa.core.agent import Agent  # noqa: E402
