@@ -13,24 +13,30 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def rasa(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def rasa(*args: str, tmp: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    env = {
+        **rasa_env(),
+        "LOA_RASA_TRACKER_DB": str(tmp / "tracker.db"),
+        "LOA_ACTION_ENDPOINT_URL": "http://127.0.0.1:9/webhook",  # no custom action is called
+    }
     return subprocess.run(
         [str(rasa_bin()), *args],
         cwd=ROOT,
-        env=rasa_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def test_rasa_data_validate() -> None:
+def test_rasa_data_validate(tmp_path: Path) -> None:
     result = rasa(
         "data", "validate",
         "--config", str(ASSISTANT / "config.yml"),
         "--domain", str(ASSISTANT / "domain"),
         "--data", "nlu", "stories",
         "--fail-on-warnings",
+        tmp=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
@@ -43,6 +49,7 @@ def test_conversation_stories(tmp_path: Path) -> None:
         "--endpoints", str(ASSISTANT / "endpoints.yml"),
         "--out", str(tmp_path),
         "--fail-on-prediction-errors",
+        tmp=tmp_path,
     )  # fmt: skip
     failed = tmp_path / "failed_test_stories.yml"
     detail = failed.read_text() if failed.exists() else ""
