@@ -82,7 +82,7 @@ async def run_channel(
             async def post(i: int, text: str) -> None:
                 if name == "telegram":
                     update = tg.update_message(pid * 1000 + i + 1, 800000 + pid, text)
-                    await client.post(
+                    await client.post(  # a timeout here fails the run: webhooks must ack fast
                         f"{app_url}/webhooks/telegram",
                         json=update,
                         headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},

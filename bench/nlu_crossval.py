@@ -35,7 +35,9 @@ configure_structlog(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
-CONFIG = ROOT / "bot" / "assistant" / "config.yml"
+# BENCH_CONFIG tries another pipeline; its results go under BENCH_LABEL instead of "crossval".
+CONFIG = Path(os.environ.get("BENCH_CONFIG") or ROOT / "bot" / "assistant" / "config.yml")
+LABEL = os.environ.get("BENCH_LABEL", "crossval")
 
 
 def folds(data: TrainingData, k: int, seed: int = 13) -> list[list]:
@@ -129,7 +131,10 @@ def main() -> int:
         "errors": errors,
     }
     report = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    report["crossval"] = result
+    report[LABEL] = {
+        "config": str(CONFIG.relative_to(ROOT)) if CONFIG.is_relative_to(ROOT) else str(CONFIG),
+        **result,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print_table(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from bot.storage.migrate import upgrade
 from bot.supervisor import Stack
 from bot.training import ensure_model
 from tests.fakes.server import free_port
+
+LOGS = Path(tempfile.gettempdir()) / "loa-bench-logs"
 
 
 @contextmanager
@@ -39,3 +42,4 @@ def running_stack() -> Iterator[settings_module.Settings]:
             yield cfg
         finally:
             stack.stop()
+            shutil.copytree(var / "log", LOGS, dirs_exist_ok=True)  # for a look afterwards

@@ -24,7 +24,7 @@ from bot import system_messages
 from bot import text as vi
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage import conversations as log
-from connectors.base import ChannelEvent, IncomingMessage, OutgoingMessage
+from connectors.base import Button, ChannelEvent, IncomingMessage, OutgoingMessage
 from connectors.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class Gateway:
             busy = [OutgoingMessage(text=system_messages.text(BUSY_NOTICE))]
             return self._store_replies(session, inbound, busy, system=BUSY_NOTICE)
         inbound.status = log.ANSWERED
-        return self._store_replies(session, inbound, notices + replies)
+        return self._store_replies(session, inbound, notices + merge_paragraphs(replies))
 
     def _busy_notice_sent(self, session: Session, inbound: log.Message) -> bool:
         """Whether this outage was already announced: the last reply was the busy notice."""
@@ -253,3 +253,28 @@ class Gateway:
                     return done
             done += 1
         return done
+
+
+def merge_paragraphs(replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
+    """One message per answer: Rasa sends each paragraph separately, which on a channel with
+    a per-chat limit (Telegram: 1/s) makes a person wait for the rest. Plain texts are joined
+    into the next message with buttons, or into one message; images stay on their own (a
+    caption is short)."""
+    merged: list[OutgoingMessage] = []
+    texts: list[str] = []
+
+    def flush(buttons: tuple[Button, ...] = ()) -> None:
+        if any(texts) or buttons:
+            merged.append(OutgoingMessage("\n\n".join(t for t in texts if t), buttons))
+        texts.clear()
+
+    for reply in replies:
+        if reply.image_url:
+            flush()
+            merged.append(reply)
+            continue
+        texts.append(reply.text)
+        if reply.buttons:
+            flush(reply.buttons)
+    flush()
+    return merged

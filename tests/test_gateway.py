@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import system_messages
-from bot.gateway import Gateway
+from bot.gateway import Gateway, merge_paragraphs
 from bot.rasa_client import RasaClient
 from bot.storage import conversations as log
-from connectors.base import BUTTON, IncomingMessage
+from connectors.base import BUTTON, Button, IncomingMessage
+from connectors.base import OutgoingMessage as M
 from tests.fakes.rasa import FakeRasa
 
 
@@ -185,3 +186,22 @@ async def test_long_replies_are_split_at_the_channel_limit_with_buttons_last(
     assert [bool(r.data["buttons"]) for r in replies][-1] is True
     assert not any(r.data["buttons"] for r in replies[:-1])
     assert {r.status for r in replies} == {log.QUEUED}
+
+
+B = (Button("Số đường dây nóng", "/ask_hotline"),)
+MERGES = [
+    ("paragraphs become one", [M("a"), M("b"), M("c")], [M("a\n\nb\n\nc")]),
+    ("text joins the buttons after it", [M("chào"), M("chọn:", B)], [M("chào\n\nchọn:", B)]),
+    ("text after buttons stays apart", [M("chọn:", B), M("sau")], [M("chọn:", B), M("sau")]),
+    (
+        "an image stays on its own",
+        [M("a"), M("", image_url="u"), M("b")],
+        [M("a"), M("", image_url="u"), M("b")],
+    ),
+    ("nothing", [], []),
+]
+
+
+@pytest.mark.parametrize(("label", "replies", "merged"), MERGES, ids=[m[0] for m in MERGES])
+def test_merge_paragraphs(label: str, replies: list[M], merged: list[M]) -> None:
+    assert merge_paragraphs(replies) == merged
