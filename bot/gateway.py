@@ -179,6 +179,7 @@ class Gateway:
             words = words[: self.max_nlu_chars]
             notices.append(OutgoingMessage(text=system_messages.text("trimmed")))
         inbound.attempts += 1
+        session.commit()  # hand the connection back to the pool while Rasa thinks
         try:
             replies = await self.rasa.converse(sender_id, words)
         except RasaUnavailable as exc:

@@ -83,6 +83,8 @@ class Outbox:
     def _forget(self, account_id: int) -> Callable[[asyncio.Task[None]], None]:
         def forget(_task: asyncio.Task[None]) -> None:
             self._busy.pop(account_id, None)
+            # A message queued while this task was finishing was skipped: look again now.
+            self.wake()
 
         return forget
 

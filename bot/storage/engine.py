@@ -14,7 +14,8 @@ def engine(url: str) -> Engine:
     """The engine for ``url``; SQLite gets a WAL journal and foreign keys on."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        eng = create_engine(url, connect_args={"timeout": 30})
+        # Many short sessions at once (one per webhook, per reply, per send): a larger pool.
+        eng = create_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=20)
 
         @event.listens_for(eng, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -25,7 +26,7 @@ def engine(url: str) -> Engine:
             cursor.close()
 
         return eng
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 @cache
