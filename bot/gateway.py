@@ -24,7 +24,16 @@ from bot import system_messages
 from bot import text as vi
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage import conversations as log
-from connectors.base import Button, ChannelEvent, IncomingMessage, OutgoingMessage
+from connectors.base import (
+    IMAGE,
+    LOCATION,
+    OTHER,
+    STICKER,
+    Button,
+    ChannelEvent,
+    IncomingMessage,
+    OutgoingMessage,
+)
 from connectors.text import split_text
 
 logger = logging.getLogger(__name__)
@@ -32,6 +41,8 @@ logger = logging.getLogger(__name__)
 BUSY_NOTICE = "busy"  # data["system"] of the busy notice, so it is sent once per outage
 TOO_FAST = "too_fast"  # data["system"] of the flood notice, sent once per flood
 WEBCHAT = "webchat"
+# What to say to a message without words, by its kind (the rest: "empty" or "no_words").
+NOTICE_BY_KIND = {IMAGE: "image", LOCATION: "location", STICKER: "no_words", OTHER: "no_words"}
 # A message received this long ago and still unanswered was orphaned by a crash.
 ORPHAN_AFTER = timedelta(seconds=30)
 
@@ -170,7 +181,8 @@ class Gateway:
         words = payload or vi.clean(inbound.text)
         if not payload and not vi.has_words(words):
             inbound.status = log.IGNORED
-            notice = "empty" if not words else "no_words"
+            kind = inbound.data.get("kind")
+            notice = NOTICE_BY_KIND.get(kind) or ("empty" if not words else "no_words")
             replies = [OutgoingMessage(text=system_messages.text(notice))]
             return self._store_replies(session, inbound, replies, system=notice)
 

@@ -205,3 +205,19 @@ MERGES = [
 @pytest.mark.parametrize(("label", "replies", "merged"), MERGES, ids=[m[0] for m in MERGES])
 def test_merge_paragraphs(label: str, replies: list[M], merged: list[M]) -> None:
     assert merge_paragraphs(replies) == merged
+
+
+@pytest.mark.parametrize(
+    ("kind", "notice"), [("image", "image"), ("location", "location"), ("sticker", "no_words")]
+)
+async def test_pictures_places_and_stickers_get_their_own_answer(
+    gateway, fake_rasa, kind, notice
+) -> None:
+    replies = await gateway.handle(msg("", "m1", kind=kind))
+    assert [r.text for r in replies] == [system_messages.text(notice)]
+    assert fake_rasa[0].received == []
+
+
+async def test_a_picture_with_a_caption_is_read(gateway, fake_rasa) -> None:
+    await gateway.handle(msg("con tôi bị phát ban thế này", "m1", kind="image"))
+    assert fake_rasa[0].received[0]["message"] == "con tôi bị phát ban thế này"

@@ -263,3 +263,26 @@ def test_zalo_window(ago: timedelta, state: str) -> None:
     now = datetime.now(UTC)
     assert window(now - ago, now) == state
     assert window(None, now) == "closed"
+
+
+async def test_zalo_buttons_beyond_five_are_listed_in_the_text(setup: Setup) -> None:
+    titles = [f"Mục {i}" for i in range(7)]
+    with setup.sessions() as s:
+        account = log.account_for(session=s, channel="zalo_oa", external_id="u6")
+        account.last_inbound_at = datetime.now(UTC)
+        buttons = [{"title": t, "payload": f"/intent_{i}"} for i, t in enumerate(titles)]
+        s.add(
+            log.Message(
+                account_id=account.id,
+                channel="zalo_oa",
+                direction=log.OUTBOUND,
+                text="Chọn:",
+                data={"buttons": buttons},
+                status=log.QUEUED,
+            )
+        )
+        s.commit()
+    await run_until_idle(setup.outbox)
+    [sent] = setup.zalo.sent
+    assert [b["title"] for b in sent["buttons"]] == titles[:5]
+    assert sent["text"] == "Chọn:\n• Mục 5\n• Mục 6"

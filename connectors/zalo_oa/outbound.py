@@ -96,6 +96,8 @@ def _message(message: OutgoingMessage) -> dict[str, Any]:
             for b in message.buttons[:MAX_BUTTONS]
         ]
         body["attachment"] = {"type": "template", "payload": {"buttons": buttons}}
+        if extra := message.buttons[MAX_BUTTONS:]:  # the rest as choices the person can type
+            body["text"] += "\n" + "\n".join(f"• {b.title}" for b in extra)
     return body
 
 
