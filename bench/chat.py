@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -23,8 +22,8 @@ from typing import Any
 
 import httpx
 
-from bench.stack import running_stack
-from tests.channels_rig import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY
+from bench.common import latency_summary, running_stack
+from tests.channels_rig import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY, channel_env
 from tests.fakes import telegram as tg
 from tests.fakes import zalo_oa as oa
 from tests.fakes.server import serve
@@ -42,11 +41,6 @@ QUESTIONS = [  # each gets exactly one reply
     "nhà tôi hết gạo rồi",
     "cam on nhieu",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def person(
@@ -121,12 +115,7 @@ async def run_channel(
         "people": people,
         "messages": len(timings),
         "lost": len(lost),
-        "p50_ms": round(percentile(timings, 50), 1),
-        "p95_ms": round(percentile(timings, 95), 1),
-        "p99_ms": round(percentile(timings, 99), 1),
-        "min_ms": round(min(timings), 1),
-        "median_ms": round(statistics.median(timings), 1),
-        "max_ms": round(max(timings), 1),
+        **latency_summary(timings),
         "messages_per_s": round(len(timings) / wall, 1),
         "violations": len(fake.violations),
     }
@@ -138,18 +127,7 @@ def main() -> int:
     telegram, zalo = tg.FakeTelegram(), oa.FakeZaloOA()
     results: dict[str, Any] = {"think_seconds": list(THINK)}
     with serve(telegram.app()) as tg_url, serve(zalo.app()) as oa_url:
-        os.environ.update(
-            TELEGRAM_BOT_TOKEN=tg.TOKEN,
-            TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
-            TELEGRAM_API_BASE_URL=tg_url,
-            ZALO_OA_APP_ID=oa.APP_ID,
-            ZALO_OA_APP_SECRET=oa.APP_SECRET,
-            ZALO_OA_SECRET_KEY=ZALO_OA_SECRET_KEY,
-            ZALO_OA_ACCESS_TOKEN=oa.ACCESS_TOKEN,
-            ZALO_OA_REFRESH_TOKEN=oa.REFRESH_TOKEN,
-            ZALO_OA_API_BASE_URL=oa_url,
-            ZALO_OAUTH_BASE_URL=oa_url,
-        )
+        os.environ.update(channel_env(tg_url, oa_url))
         with running_stack() as cfg:
             for name, fake in (("telegram", telegram), ("zalo_oa", zalo)):
                 results[name] = asyncio.run(run_channel(name, cfg.app_url, fake, people, messages))

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.stack import running_stack
+from bench.common import latency_summary, running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "nlu.json"
@@ -33,11 +32,6 @@ SENTENCES = [
     "giá vàng hôm nay",
     "dạ cho em hỏi bố em năm nay 70 tuổi bị tiểu đường, giờ sốt 38.5 và ho nhiều thì nên làm gì ạ",
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def run(url: str, n: int, parallel: int) -> list[float]:
@@ -67,12 +61,7 @@ def main() -> int:
             timings = asyncio.run(run(cfg.rasa_url, n, parallel))
             rows[f"concurrency_{parallel}"] = {
                 "requests": len(timings),
-                "p50_ms": round(percentile(timings, 50), 1),
-                "p95_ms": round(percentile(timings, 95), 1),
-                "p99_ms": round(percentile(timings, 99), 1),
-                "min_ms": round(min(timings), 1),
-                "median_ms": round(statistics.median(timings), 1),
-                "max_ms": round(max(timings), 1),
+                **latency_summary(timings),
             }
     report = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     report["parse_latency"] = rows

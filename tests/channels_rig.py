@@ -45,6 +45,22 @@ class Rig:
         return httpx.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
 
 
+def channel_env(telegram_url: str, zalo_oa_url: str) -> dict[str, str]:
+    """Environment that turns Telegram and Zalo OA on, pointed at fakes at these URLs."""
+    return {
+        "TELEGRAM_BOT_TOKEN": tg.TOKEN,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE_URL": telegram_url,
+        "ZALO_OA_APP_ID": oa.APP_ID,
+        "ZALO_OA_APP_SECRET": oa.APP_SECRET,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET_KEY,
+        "ZALO_OA_ACCESS_TOKEN": oa.ACCESS_TOKEN,
+        "ZALO_OA_REFRESH_TOKEN": oa.REFRESH_TOKEN,
+        "ZALO_OA_API_BASE_URL": zalo_oa_url,
+        "ZALO_OAUTH_BASE_URL": zalo_oa_url,
+    }
+
+
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.channels_rig import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY
+from tests.channels_rig import channel_env
 from tests.fakes import telegram as tg
 from tests.fakes import zalo_oa as oa
 from tests.fakes.server import free_port, serve
@@ -53,18 +53,7 @@ def channel_fakes() -> Iterator[ChannelFakes]:
     """Fake Telegram and Zalo OA APIs the whole session's stack sends to."""
     telegram, zalo = tg.FakeTelegram(), oa.FakeZaloOA()
     with serve(telegram.app()) as tg_url, serve(zalo.app()) as oa_url:
-        env = {
-            "TELEGRAM_BOT_TOKEN": tg.TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-            "TELEGRAM_API_BASE_URL": tg_url,
-            "ZALO_OA_APP_ID": oa.APP_ID,
-            "ZALO_OA_APP_SECRET": oa.APP_SECRET,
-            "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET_KEY,
-            "ZALO_OA_ACCESS_TOKEN": oa.ACCESS_TOKEN,
-            "ZALO_OA_REFRESH_TOKEN": oa.REFRESH_TOKEN,
-            "ZALO_OA_API_BASE_URL": oa_url,
-            "ZALO_OAUTH_BASE_URL": oa_url,
-        }
+        env = channel_env(tg_url, oa_url)
         yield ChannelFakes(telegram, zalo, env)
 
 

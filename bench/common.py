@@ -1,8 +1,9 @@
-"""The stack as `make run` starts it, on free ports with a throw-away var dir, for benchmarks."""
+"""What the benchmarks share: the stack as `make run` starts it, and latency summaries."""
 
 from __future__ import annotations
 
 import shutil
+import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,3 +44,20 @@ def running_stack() -> Iterator[settings_module.Settings]:
         finally:
             stack.stop()
             shutil.copytree(var / "log", LOGS, dirs_exist_ok=True)  # for a look afterwards
+
+
+def latency_summary(timings_ms: list[float]) -> dict[str, float]:
+    """p50/p95/p99 and the spread (min, median, max) of latencies in milliseconds."""
+    ordered = sorted(timings_ms)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
+
+    return {
+        "p50_ms": at(50),
+        "p95_ms": at(95),
+        "p99_ms": at(99),
+        "min_ms": round(ordered[0], 1),
+        "median_ms": round(statistics.median(ordered), 1),
+        "max_ms": round(ordered[-1], 1),
+    }
