@@ -119,7 +119,7 @@ class Gateway:
                     channel=incoming.channel,
                     direction=log.INBOUND,
                     channel_message_id=channel_message_id,
-                    text=incoming.text,
+                    text=incoming.text.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
                     data={
                         "kind": incoming.kind,
                         "payload": incoming.payload,

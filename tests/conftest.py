@@ -1,7 +1,13 @@
-"""Shared fixtures: a migrated SQLite database per test, a fake Rasa over real HTTP."""
+"""Shared fixtures: a migrated database per test (SQLite; PostgreSQL too where a module asks),
+a fake Rasa over real HTTP.
+
+A test module that sets ``DATABASES = ("sqlite", "postgresql")`` runs each test on both. The
+PostgreSQL server is a throw-away one for the session; TEST_POSTGRES=0 skips those runs.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,15 +16,43 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
+from tests import postgres
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.server import serve
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    kinds = getattr(metafunc.module, "DATABASES", ("sqlite",))
+    if "database_url" in metafunc.fixturenames:
+        metafunc.parametrize("database_kind", kinds, indirect=True, scope="function")
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    if os.environ.get("TEST_POSTGRES") == "0":
+        pytest.skip("TEST_POSTGRES=0: the PostgreSQL runs are skipped")
+    with postgres.server() as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(
+    database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    if database_kind == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        with postgres.database(server) as url:
+            upgrade(url)
+            yield url
+        return
     url = f"sqlite:///{tmp_path / 'loa.db'}"
     upgrade(url)
-    return url
+    yield url
 
 
 @pytest.fixture

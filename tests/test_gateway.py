@@ -18,6 +18,8 @@ from connectors.base import BUTTON, Button, IncomingMessage
 from connectors.base import OutgoingMessage as M
 from tests.fakes.rasa import FakeRasa
 
+DATABASES = ("sqlite", "postgresql")  # run every test on both
+
 
 @pytest.fixture
 async def gateway(

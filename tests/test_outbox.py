@@ -28,6 +28,8 @@ from tests.fakes import telegram as tg
 from tests.fakes import zalo_oa as oa
 from tests.fakes.server import serve
 
+DATABASES = ("sqlite", "postgresql")  # run every test on both
+
 
 @dataclass
 class Setup:

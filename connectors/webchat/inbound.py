@@ -39,7 +39,11 @@ def parse(body: Any) -> IncomingMessage:
     sender, message_id = body.get("sender"), body.get("message_id")
     if not is_uuid(sender):
         raise InvalidMessage("bad_sender")
-    if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_ID_LENGTH:
+    if (
+        not isinstance(message_id, str)
+        or not 0 < len(message_id) <= MAX_ID_LENGTH
+        or not message_id.isprintable()
+    ):
         raise InvalidMessage("bad_message_id")
     payload, text = body.get("payload"), body.get("text", "")
     if payload is not None:

@@ -54,6 +54,11 @@ INVALID = [
     ("sender a number", {"sender": 5, "message_id": MID, "text": "a"}, "bad_sender"),
     ("no message id", {"sender": SENDER, "text": "a"}, "bad_message_id"),
     ("huge message id", {"sender": SENDER, "message_id": "x" * 129, "text": "a"}, "bad_message_id"),
+    (
+        "NUL in message id",
+        {"sender": SENDER, "message_id": "a\x00b", "text": "a"},
+        "bad_message_id",
+    ),
     ("text a list", {"sender": SENDER, "message_id": MID, "text": ["a"]}, "bad_text"),
     (
         "payload without slash",

@@ -9,6 +9,8 @@ from sqlalchemy import inspect
 from bot.storage.engine import engine
 from bot.storage.models import Base
 
+DATABASES = ("sqlite", "postgresql")  # run every test on both
+
 
 def test_upgrade_to_head_creates_the_schema(database_url: str) -> None:
     tables = set(inspect(engine(database_url)).get_table_names())
