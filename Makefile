@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON310 ?= $(shell scripts/find-python 3.10)
-PYTHON_APP ?= $(shell scripts/find-python 3.12 3.11)
+PYTHON_APP ?= $(shell scripts/find-python 3.12 3.13)
 VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
@@ -14,7 +14,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
-	@test -n "$(PYTHON_APP)" || { echo "Python 3.11 or newer was not found. Install python3.12 (or 3.11) with venv support, e.g. 'apt-get install python3.11 python3.11-venv' or 'pyenv install 3.12', or set PYTHON_APP=/path/to/python3.12." >&2; exit 1; }
+	@test -n "$(PYTHON_APP)" || { echo "Python 3.12 or newer was not found (the place data needs it). Install python3.12 with venv support, e.g. 'pyenv install 3.12' or your distribution's python3.12 and python3.12-venv, or set PYTHON_APP=/path/to/python3.12." >&2; exit 1; }
 	$(PYTHON_APP) -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 

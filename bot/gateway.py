@@ -182,7 +182,7 @@ class Gateway:
         if not payload and not vi.has_words(words):
             inbound.status = log.IGNORED
             kind = inbound.data.get("kind")
-            notice = NOTICE_BY_KIND.get(kind) or ("empty" if not words else "no_words")
+            notice = NOTICE_BY_KIND.get(str(kind)) or ("empty" if not words else "no_words")
             replies = [OutgoingMessage(text=system_messages.text(notice))]
             return self._store_replies(session, inbound, replies, system=notice)
 
