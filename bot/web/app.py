@@ -1,4 +1,5 @@
-"""The app: web chat page and API, health; the embedded retry worker runs in its lifespan."""
+"""The app: web chat page and API, channel webhooks, health; the outbox and retry workers run in
+its lifespan (the embedded default)."""
 
 from __future__ import annotations
 
