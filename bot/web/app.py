@@ -93,7 +93,7 @@ def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
     app.include_router(
         webhooks.router(
             channels=channels,
-            gateway=lambda: gateway,
+            gateway=gateway,
             verify_zalo_oa=lambda raw, headers: zalo_oa_inbound.verify(
                 raw, headers, app_id=cfg.zalo_oa_app_id, secret_key=cfg.zalo_oa_secret_key
             ),

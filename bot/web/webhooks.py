@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 def router(
     *,
     channels: Channels,
-    gateway: Callable[[], Gateway],
+    gateway: Gateway,
     verify_zalo_oa: Callable[[bytes, Any], bool],
     telegram_secret: str,
     zalo_bot_secret: str,
@@ -63,15 +63,15 @@ def router(
             return _status(400, "not an update of this channel")
         if incoming is None:
             return _status(200, "ignored")
-        gw = gateway()
+
         throttled = isinstance(incoming, IncomingMessage) and not throttle.allow(incoming.sender_id)
-        account_id, stored = gw.accept(incoming, throttled=throttled)
+        account_id, stored = gateway.accept(incoming, throttled=throttled)
         if stored is None:
             return _status(200, "repeat")
         if throttled:
-            gw.notify_throttled(account_id)
+            gateway.notify_throttled(account_id)
         elif isinstance(incoming, IncomingMessage):
-            _background(tasks, gw.answer_account(account_id))
+            _background(tasks, gateway.answer_account(account_id))
             if channel == telegram.CHANNEL and incoming.data.get("callback_query_id"):
                 _background(
                     tasks, _answer_callback(channels, str(incoming.data["callback_query_id"]))
