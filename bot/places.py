@@ -83,6 +83,12 @@ class Match:
     place: Place
     via: str | None
     partial: bool = False  # the old unit was split and this is one of its parts
+    origin: str | None = None  # key of the old unit named (see ``lookup``), None if current
+
+    @property
+    def key(self) -> str:
+        """What names this reading again: the old unit's key, or the current unit's."""
+        return self.origin or place_key(self.place)
 
 
 @dataclass(frozen=True)
@@ -108,11 +114,13 @@ class _Entry:
     partial: bool
     context: frozenset[tuple[str, int]]  # ("p"|"lp"|"ld", code): what a qualifier may name
     qualifier: tuple[str, int] | None  # what this unit means as a qualifier
+    origin: str | None  # "ow:<code>", "od:<code>", "op:<code>": the old unit, by its old code
 
 
 @dataclass(frozen=True)
 class _Index:
     names: dict[str, tuple[_Entry, ...]]
+    origins: dict[str, _Entry]
     communes: dict[int, Place]
     provinces: dict[int, Place]
     by_province: dict[int, list[Place]]
@@ -163,6 +171,7 @@ def _index() -> _Index:
         partial: bool,
         context: set[tuple[str, int]],
         qualifier: tuple[str, int] | None = None,
+        origin: str | None = None,
     ) -> None:
         key, accented = spelled(name)
         entry = _Entry(
@@ -175,6 +184,7 @@ def _index() -> _Index:
             partial,
             frozenset(context),
             qualifier,
+            origin,
         )
         entries.append((key, entry))
 
@@ -230,6 +240,7 @@ def _index() -> _Index:
             f"{old_ward.name} ({label}, cũ)",
             partial,
             context,
+            origin=f"ow:{old_ward.code.value}",
         )
 
     for code, d in old_districts.items():
@@ -248,6 +259,7 @@ def _index() -> _Index:
                 len(targets) > 1 or code in district_partial,
                 context,
                 ("ld", code),
+                f"od:{code}",
             )
     province_sources: dict[int, set[int]] = {}
     for code, old in old_provinces.items():
@@ -265,6 +277,7 @@ def _index() -> _Index:
                 len(targets) > 1,
                 context,
                 ("lp", code),
+                f"op:{code}",
             )
 
     for place in communes.values():
@@ -293,6 +306,7 @@ def _index() -> _Index:
                 names.setdefault(_key(alias), []).append(replace(e, accented=_accented(alias)))
     return _Index(
         names={key: tuple(group) for key, group in names.items()},
+        origins={e.origin: e for _, e in entries if e.origin},
         communes=communes,
         provinces=provinces,
         by_province=by_province,
@@ -459,7 +473,7 @@ def _matches(
                 position,
                 n,
             ),
-            Match(place, e.via, e.partial),
+            Match(place, e.via, e.partial, e.origin),
         )
         for position, e in enumerate(entries)
         for n, place in enumerate(e.places)
@@ -528,3 +542,21 @@ def get(code: int, *, level: str = "commune") -> Place:
 def units_in(province_code: int) -> list[Place]:
     """The current communes of a province, by code. KeyError for an unknown province."""
     return list(_index().by_province[province_code])
+
+
+def place_key(place: Place) -> str:
+    """``"p:<code>"`` for a province, ``"c:<code>"`` for a commune: see ``lookup``."""
+    return f"{'p' if place.level == 'province' else 'c'}:{place.code}"
+
+
+def lookup(key: str) -> tuple[tuple[Place, ...], str | None]:
+    """The current units a key names and the old unit's label (None for a current unit).
+
+    Keys are short and stable (a button payload, a remembered slot): ``p:<code>`` and
+    ``c:<code>`` for current units, ``op:``/``od:``/``ow:`` + the old province/district/ward
+    code for pre-2025 units. KeyError for an unknown key."""
+    kind, _, code = key.partition(":")
+    if kind in ("p", "c") and code.isdigit():
+        return (get(int(code), level="province" if kind == "p" else "commune"),), None
+    entry = _index().origins[key]
+    return entry.places, entry.via

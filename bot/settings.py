@@ -34,6 +34,13 @@ class Settings:
     max_message_chars: int
     retry_interval: float
     province: str
+    # Triage: SpO2 below / breaths per minute above these → call 115 (lower for people at
+    # risk: pregnant, elderly, chronic illness, children). Defaults: QĐ 4038/QĐ-BYT
+    # (21/8/2021) allows home care only with SpO2 ≥ 96 % and ≤ 20 breaths/min.
+    triage_spo2_below: int = 96
+    triage_spo2_below_at_risk: int = 97
+    triage_breaths_above: int = 25
+    triage_breaths_above_at_risk: int = 20
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base_url: str = "https://api.telegram.org"
@@ -81,6 +88,10 @@ def load() -> Settings:
         retry_interval=float(_env("RETRY_INTERVAL_SECONDS", "10")),
         # The province this deployment serves (answers and place disambiguation prefer it).
         province=_env("LOA_PROVINCE", "Lạng Sơn"),
+        triage_spo2_below=_int("TRIAGE_SPO2_BELOW", 96),
+        triage_spo2_below_at_risk=_int("TRIAGE_SPO2_BELOW_AT_RISK", 97),
+        triage_breaths_above=_int("TRIAGE_BREATHS_ABOVE", 25),
+        triage_breaths_above_at_risk=_int("TRIAGE_BREATHS_ABOVE_AT_RISK", 20),
         telegram_bot_token=_env("TELEGRAM_BOT_TOKEN"),
         telegram_webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET"),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),

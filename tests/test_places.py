@@ -362,7 +362,9 @@ def test_order_current_then_preferred_province_then_by_name() -> None:
     assert all(m.via is None for m in found[:3])
     # Then the old units, Lạng Sơn first: phường Chi Lăng (TP Lạng Sơn), xã Chi Lăng
     # (Tràng Định), huyện Chi Lăng.
-    assert found[3] == places.Match(get(LUONG_VAN_TRI), "Phường Chi Lăng (TP Lạng Sơn, cũ)")
+    assert found[3] == places.Match(
+        get(LUONG_VAN_TRI), "Phường Chi Lăng (TP Lạng Sơn, cũ)", origin="ow:5983"
+    )
     assert found[4].place.code == THAT_KHE
     assert all(m.via is not None for m in found[3:])
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = (
     "greet goodbye thank affirm deny bot_challenge ask_symptoms report_symptoms ask_prevention "
     "ask_lockdown_status ask_alert_level ask_support_scheme request_help check_request_status "
-    "subscribe_alerts unsubscribe_alerts ask_hotline out_of_scope"
+    "subscribe_alerts unsubscribe_alerts ask_hotline out_of_scope inform_place"
 ).split()
 SMALLTALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge"}
 ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")

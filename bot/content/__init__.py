@@ -1,0 +1,1 @@
+"""Answers from data: content models, queries, import/export and triage."""

@@ -1,0 +1,66 @@
+"""The ``loa content`` commands and the demo load of ``loa run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bot import settings as settings_module
+from bot.content import io, store
+from bot.content.io import DEMO, ContentError
+from bot.storage.engine import sessions
+from bot.storage.migrate import upgrade
+
+__all__ = ["DEMO", "content_command", "load_demo_if_empty"]
+
+
+def load_demo_if_empty(cfg: settings_module.Settings) -> bool:
+    """Load the demo content into a database that has none; True if it did."""
+    with sessions(cfg.database_url).begin() as session:
+        if not store.is_empty(session=session):
+            return False
+        io.load(io.read_file(DEMO), session=session, prefer_province=cfg.province)
+    return True
+
+
+def _counts(saved: Counter[str], removed: bool) -> str:
+    parts = [
+        f"{section.lstrip('-')} {count}"
+        for section, count in saved.items()
+        if section.startswith("-") == removed
+    ]
+    return ", ".join(parts)
+
+
+def content_command(args: argparse.Namespace) -> int:
+    cfg = settings_module.load()
+    upgrade(cfg.database_url)
+    factory = sessions(cfg.database_url)
+    try:
+        if args.action == "export":
+            with factory() as session:
+                text = io.to_yaml(io.dump(session=session, prefer_province=cfg.province))
+            if args.file == "-":
+                sys.stdout.write(text)
+            else:
+                Path(args.file).write_text(text, encoding="utf-8")
+            return 0
+        path = DEMO if args.action == "demo" else Path(args.file)
+        raw = io.read_file(path)
+        if args.action == "check":
+            with factory() as session:
+                io.parse(raw, session=session, prefer_province=cfg.province)
+            print(io.wording()["errors"]["valid"])
+            return 0
+        with factory.begin() as session:  # one transaction: all of the file, or nothing
+            replace = getattr(args, "replace", False)
+            saved = io.load(raw, session=session, prefer_province=cfg.province, replace=replace)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(io.wording()["errors"]["saved"].format(counts=_counts(saved, removed=False)))
+    if any(section.startswith("-") for section in saved):
+        print(io.wording()["errors"]["removed"].format(counts=_counts(saved, removed=True)))
+    return 0
