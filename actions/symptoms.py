@@ -42,7 +42,6 @@ def advice(session: Session, triage: Triage, area: Area | None) -> list[Message]
     """What follows the first message: care at home, when to seek care, local numbers."""
     messages: list[Message] = []
     if triage.level == EMERGENCY:
-        messages.append({"response": "utter_triage_offer_help"})
         lines, local = hotline_lines(session, area)
         if local:
             messages += [{"response": "utter_triage_local_hotlines"}, *lines]
@@ -77,4 +76,6 @@ class ActionTriageSymptoms(Action):
         for message in await db(lambda session: advice(session, triage, area)):
             dispatcher.utter_message(**message)
         dispatcher.utter_message(response="utter_triage_disclaimer")
+        if triage.level == EMERGENCY:  # last: its button closes the one message people get
+            dispatcher.utter_message(response="utter_triage_offer_help")
         return []

@@ -356,7 +356,7 @@ def _end(value: When) -> datetime:
 
 
 def _source_ids(session: Session) -> dict[str, int]:
-    return {key: id_ for key, id_ in session.execute(select(Source.key, Source.id)).tuples()}
+    return {row.key: row.id for row in session.execute(select(Source.key, Source.id))}
 
 
 def load(
