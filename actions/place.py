@@ -27,6 +27,9 @@ from bot.places import MAX_TEXT_LENGTH
 PLACE_SLOT = "place_code"
 TOPIC_SLOT = "place_topic"
 
+# Build the place index (~0.3 s) when the action server starts, not at the first question.
+province_area(settings().province)
+
 
 @dataclass(frozen=True)
 class Asked:

@@ -15,8 +15,10 @@ _TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 # "hoà" (new style) and "hòa" (old style) are the same word; we write the old style, which is
 # what most keyboards and official place names use. Only open syllables move the mark: in
 # "hoàn" the mark stays on "a" in both styles, and "quý" keeps it on "y" ("qu" is a consonant).
-_OLD_STYLE_OA_OE = re.compile(r"([oO])([aAeE])([" + _TONE_MARKS + r"])(?![a-zA-ZđĐ])")
-_OLD_STYLE_UY = re.compile(r"(?<![qQ])([uU])([yY])([" + _TONE_MARKS + r"])(?![a-zA-ZđĐ])")
+# A breve, circumflex or horn after the mark belongs to the same vowel ("hoặc"): no move.
+_OPEN = r"(?![a-zA-ZđĐ\u0302\u0306\u031b])"
+_OLD_STYLE_OA_OE = re.compile(r"([oO])([aAeE])([" + _TONE_MARKS + r"])" + _OPEN)
+_OLD_STYLE_UY = re.compile(r"(?<![qQ])([uU])([yY])([" + _TONE_MARKS + r"])" + _OPEN)
 
 # Control characters (C0, DEL, C1) except tab and newline; zero-width and bidi marks.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\ufeff]")

@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
         ("khoẻ", "khỏe"),
         ("HOÀ", "HÒA"),
         ("quý", "quý"),  # "qu" is a consonant: the mark stays on y
-        ("hoàn", "hoàn"),  # closed syllable: the mark stays on a in both styles
+        ("hoàn", "hoàn"),
+        ("hoặc", "hoặc"),  # the dot stays under the ă: breve and dot are one vowel's
+        ("Hoằng", "Hoằng"),  # closed syllable: the mark stays on a in both styles
         ("thuyền", "thuyền"),
         (unicodedata.normalize("NFD", "Lạng Sơn"), "Lạng Sơn"),  # decomposed input → NFC
         ("  tôi\tbị   sốt  ", "tôi bị sốt"),

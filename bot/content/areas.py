@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from bot import places
 from bot.places import Place
@@ -68,6 +69,7 @@ def read(text: str, *, prefer_province: str) -> list[Area]:
     return []
 
 
+@cache
 def province_area(name: str) -> Area | None:
     """The deployment's province as an area (the fallback for province-wide answers)."""
     for area in read(name, prefer_province=name):

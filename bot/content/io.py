@@ -327,9 +327,7 @@ def _check_areas(parsed: Parsed, prefer_province: str) -> list[str]:
             if text is None:
                 continue
             where = _where(section, index, {"key": item.key})
-            codes = parsed.area_codes.get(text) or area_codes(
-                text, prefer_province=prefer_province
-            )
+            codes = parsed.area_codes.get(text) or area_codes(text, prefer_province=prefer_province)
             if isinstance(codes, str):
                 problems.append(f"{where} → area: {codes}")
                 continue
@@ -478,8 +476,8 @@ def _area_text(province_code: int | None, commune_code: int | None, prefer: str)
     area = areas.from_key(key)
     if area is None:
         return key
-    name = area.name
-    return name if area_codes(name, prefer_province=prefer) == (province_code, commune_code) else key
+    same = area_codes(area.name, prefer_province=prefer) == (province_code, commune_code)
+    return area.name if same else key
 
 
 def dump(*, session: Session, prefer_province: str) -> dict[str, Any]:

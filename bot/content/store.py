@@ -34,15 +34,14 @@ def _current(model: type[Any], at: datetime) -> ColumnElement[bool]:
 
 
 def _applies(model: type[Any], area: Area | None) -> ColumnElement[bool]:
-    """Items for the whole country, for the area's province(s), or for one of its communes."""
+    """Items for the whole country, for the area's province(s), or for one of its communes (a
+    province-wide question does not list every commune's items)."""
     national = model.province_code.is_(None)
     if area is None:
         return national
     provinces = area.province_codes
     clauses = [national, and_(model.province_code.in_(provinces), model.commune_code.is_(None))]
-    if area.is_province:
-        clauses.append(model.province_code.in_(provinces))  # a province: its communes' too
-    elif area.commune_codes:
+    if area.commune_codes:
         clauses.append(model.commune_code.in_(area.commune_codes))
     return or_(*clauses)
 

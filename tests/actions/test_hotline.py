@@ -14,9 +14,7 @@ pytestmark = pytest.mark.usefixtures("content_db")
 
 
 async def test_commune_hotlines_when_the_commune_is_known() -> None:
-    said = await run(
-        ActionListHotlines(), tracker("số điện thoại", slots={"place_code": "c:5986"})
-    )
+    said = await run(ActionListHotlines(), tracker("số điện thoại", slots={"place_code": "c:5986"}))
     numbers = [t.split(" — ")[0].lstrip("• ") for t in said.texts[1:]]
     assert numbers == ["115", "1900 9095", "0205 000 0000", "0205 111 1111"]
     assert "chưa xác nhận" in said.texts[2] and "1900 3228" not in said.text

@@ -162,7 +162,7 @@ def test_a_database_refusal_mid_way_stores_nothing(session_factory: sessionmaker
     with session_factory.begin() as session:
         io.load(data, session=session, prefer_province=HOME)
     # … now make the database itself refuse a row in the middle (bypassing validation)
-    with pytest.raises(Exception), session_factory.begin() as session:  # noqa: B017,PT011
+    with pytest.raises(Exception), session_factory.begin() as session:  # noqa: B017
         io.load(small(), session=session, prefer_province=HOME)
         session.execute(LockdownZone.__table__.update().values(status="closed"))
     with session_factory() as session:
