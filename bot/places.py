@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from pathlib import Path
 
+import yaml
 from vietnam_provinces import Province, Ward, legacy
 
 # A private module of the package (hence the exact pin in pyproject.toml): the official
@@ -145,8 +147,26 @@ def _unit(division_type: str) -> str:
     return "thanh pho" if division_type.startswith("thành phố") else fold(division_type)
 
 
+@cache
+def _labels() -> dict[str, object]:
+    """How old units are named to people (bot/places.yml: words live in data)."""
+    loaded: dict[str, object] = yaml.safe_load(
+        (Path(__file__).with_name("places.yml")).read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def _label(kind: str, **values: str) -> str:
+    return str(_labels()[kind]).format(**values)
+
+
 def _district_label(name: str) -> str:
-    return re.sub(r"^Thị xã ", "TX ", re.sub(r"^Thành phố ", "TP ", name))
+    short_forms = _labels()["short_forms"]
+    assert isinstance(short_forms, dict)
+    for long, short in short_forms.items():
+        if name.startswith(long):
+            return str(short) + name[len(long) :]
+    return name
 
 
 @cache
@@ -229,7 +249,8 @@ def _index() -> _Index:
             district_partial.add(d.code.value)
         label = _district_label(d.name)
         if district_counts[d.name] > 1:
-            label += f", {_base(old_provinces[d.province_code.value].name)}"
+            old_name = _base(old_provinces[d.province_code.value].name)
+            label = _label("district_in", district=label, province=old_name)
         partial = conversion.old_ward.is_partly_merged
         context = origin | {("p", t.province_code) for t in targets}
         add(
@@ -237,7 +258,7 @@ def _index() -> _Index:
             _COMMUNE,
             _unit(old_ward.division_type),
             targets,
-            f"{old_ward.name} ({label}, cũ)",
+            _label("old_ward", name=old_ward.name, district=label),
             partial,
             context,
             origin=f"ow:{old_ward.code.value}",
@@ -246,7 +267,11 @@ def _index() -> _Index:
     for code, d in old_districts.items():
         targets = tuple(district_places[code].values())
         old_province = old_provinces[d.province_code.value]
-        where = f"{_base(old_province.name)}, " if district_counts[d.name] > 1 else ""
+        via = (
+            _label("old_district_in", name=d.name, province=_base(old_province.name))
+            if district_counts[d.name] > 1
+            else _label("old_district", name=d.name)
+        )
         context = {("ld", code), ("lp", old_province.code.value)}
         context |= {("p", t.province_code) for t in targets}
         if targets:
@@ -255,7 +280,7 @@ def _index() -> _Index:
                 _DISTRICT,
                 _unit(d.division_type),
                 targets,
-                f"{d.name} ({where}cũ)",
+                via,
                 len(targets) > 1 or code in district_partial,
                 context,
                 ("ld", code),
@@ -273,7 +298,7 @@ def _index() -> _Index:
                 _PROVINCE,
                 _unit(old.division_type),
                 targets,
-                f"{old.name} (cũ)",
+                _label("old_province", name=old.name),
                 len(targets) > 1,
                 context,
                 ("lp", code),
