@@ -8,10 +8,10 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 
-.PHONY: help setup run test train lint bench-nlu bench-chat clean
+.PHONY: help setup run test train lint bench-nlu bench-chat bench-knowledge clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.12 or newer was not found (the place data needs it). Install python3.12 with venv support, e.g. 'pyenv install 3.12' or your distribution's python3.12 and python3.12-venv, or set PYTHON_APP=/path/to/python3.12." >&2; exit 1; }
@@ -47,6 +47,9 @@ bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and p
 bench-chat: setup ## 50 people at once over the Telegram and Zalo OA webhooks: reply latency
 	$(PY) -m bot.cli train
 	$(PY) -m bench.chat
+
+bench-knowledge: setup ## place accuracy on the test table; action latency with 10,000 zones and 1,000 schemes
+	$(PY) -m bench.knowledge
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(RASA_VENV) models var

@@ -1,5 +1,15 @@
-"""rasa-sdk custom actions, one module per feature; thin: they call functions in bot/.
+"""rasa-sdk actions, one module per feature; thin: they read slots, call bot/, and utter.
 
-The foundation answers from domain responses only; the knowledge issue adds the actions that
-read the content store (lockdown zones, alert levels, schemes, hotlines, triage).
+Importing the package imports every feature, so every place-aware question is registered
+(``PlaceAction.topics``) wherever an action runs — the action server or a test.
 """
+
+from actions import (  # noqa: F401
+    alert_level,
+    hotline,
+    lockdown,
+    place,
+    prevention,
+    support_scheme,
+    symptoms,
+)

@@ -308,6 +308,8 @@ def area_codes(text: str, *, prefer_province: str) -> tuple[int | None, int | No
     candidates = [found] if found else areas.read(text, prefer_province=prefer_province)
     if not candidates:
         return _error("area_unknown", text=text)
+    exact = [a for a in candidates if not a.old_name and vi.key(a.name) == vi.key(text)]
+    candidates = exact or candidates  # "Xã Chi Lăng, Tỉnh Lạng Sơn" is the current unit
     names = "; ".join(a.name for a in candidates[:5])
     if len(candidates) > 1:
         return _error("area_ambiguous", text=text, choices=names)
