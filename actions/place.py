@@ -58,8 +58,11 @@ def asked(tracker: Tracker) -> Asked:
     home_province = home_code.units[0].code if home_code else None
     typed = [str(v) for v in tracker.get_latest_entity_values("location") if str(v).strip()]
     text = str(message.get("text") or "")[:MAX_TEXT_LENGTH]
-    for words in (*typed[:5], text):
-        candidates = read(words, prefer_province=home)
+    # The whole message is a place only when that is what it says (inform_place); in any other
+    # sentence only clear mentions count ("la gi" is a town, and also "là gì").
+    alone = (message.get("intent") or {}).get("name") == "inform_place"
+    for words, strict in (*((t, False) for t in typed[:5]), (text, not alone)):
+        candidates = read(words, prefer_province=home, strict=strict)
         if candidates:
             reading = pick(candidates, home_province=home_province)
             return Asked(reading.area, reading.choices, words, unknown=False, said_now=True)
@@ -74,6 +77,7 @@ class PlaceAction(Action, ABC):
 
     topic: ClassVar[str] = ""
     ask_when_missing: ClassVar[bool] = False  # no place at all: ask (else answer broadly)
+    optional: ClassVar[bool] = False  # the place only refines the answer: never ask about it
     ask_response: ClassVar[str] = "utter_place_ask"
     topics: ClassVar[dict[str, type[PlaceAction]]] = {}
 
@@ -94,6 +98,8 @@ class PlaceAction(Action, ABC):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, place: Asked
     ) -> list[EventType]:
+        if self.optional and place.area is None:
+            place = Asked(None, (), None, unknown=False, said_now=False)
         if place.unknown and place.typed:
             dispatcher.utter_message(response="utter_place_unknown", typed=place.typed)
         if place.area is None and place.choices:

@@ -30,6 +30,7 @@ def info_messages(session: Session, topics: tuple[str, ...], area: Area | None) 
 
 class ActionTellPrevention(PlaceAction):
     topic = "prevention"
+    optional = True
 
     def name(self) -> str:
         return "action_tell_prevention"

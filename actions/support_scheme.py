@@ -7,7 +7,7 @@ import json
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, cite, last_day, now, settings, words
+from actions.common import Message, demo, last_day, now, settings, words
 from actions.place import PlaceAction
 from bot.content import store
 from bot.content.areas import Area, province_area
@@ -77,7 +77,7 @@ class ActionListSupportSchemes(PlaceAction):
                     "how_to_apply": scheme.how_to_apply,
                     "where_to_apply": scheme.where_to_apply,
                     "legal_basis": scheme.legal_basis,
-                    "source": cite(scheme.source),
+                    "demo": demo(scheme.source),
                 }
             )
         more = found.open_total + found.closed_total - min(len(shown), MAX_DETAILED)
@@ -114,6 +114,12 @@ class ActionListSupportSchemes(PlaceAction):
 
     @staticmethod
     def _line(scheme: SupportScheme, *, open_: bool) -> Message:
+        if not open_:  # closed ones are listed for reference: their titles are enough
+            return {
+                "response": "utter_support_scheme_closed_line",
+                "title": scheme.title,
+                "state": _state(scheme, open_=False),
+            }
         return {
             "response": "utter_support_scheme_line",
             "title": scheme.title,

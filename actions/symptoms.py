@@ -19,6 +19,7 @@ from bot.content.triage import EMERGENCY, URGENT, Thresholds, Triage, assess
 
 class ActionTellSymptoms(PlaceAction):
     topic = "symptoms"
+    optional = True
 
     def name(self) -> str:
         return "action_tell_symptoms"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from bot import places
+from bot import text as vi
 from bot.places import Place
 
 MAX_CHOICES = 5  # buttons offered for an ambiguous name (Zalo OA shows at most 5)
@@ -52,12 +53,39 @@ def from_key(key: str | None) -> Area | None:
     return Area(key, units, old_name) if units else None
 
 
-def read(text: str, *, prefer_province: str) -> list[Area]:
+# Words after which a name is meant as a place: ở, tại, thuộc, khu, chốt, về, đến, lên ("tu"
+# is not one: "từ" and "tự", as in "tư vấn từ xa", fold alike).
+_BEFORE_PLACE = frozenset({"o", "tai", "thuoc", "khu", "chot", "ve", "den", "len"})
+
+
+def _clear(found: places.Resolution, text: str) -> bool:
+    """A mention that is a place in any sentence: it has a unit word ("xã Đồng Đăng"), follows
+    "ở", "tại"…, names a province, is written as a name, or is three words or longer. "la gi",
+    "dong kinh" (động kinh: epilepsy) or "trung thu" are names too, but seldom meant so."""
+    words = vi.words(vi.fold(found.text))
+    starts_with_unit = any(tuple(words[: len(unit)]) == unit for unit in places.UNIT_WORDS)
+    before = vi.words(vi.fold(text[: max(text.find(found.text), 0)]))[-1:]
+    provinces = all(m.place.level == "province" for m in found.matches)
+    named = found.text.istitle()  # typed as a name: "Kỳ Lừa", "Đồng Đăng" (not "Trung thu")
+    return (
+        starts_with_unit
+        or bool(set(before) & _BEFORE_PLACE)
+        or provinces
+        or named
+        or len(words) >= 3
+    )
+
+
+def read(text: str, *, prefer_province: str, strict: bool = False) -> list[Area]:
     """What the first place name in ``text`` may mean, best first; [] when it names none.
 
     One name may mean several places (ambiguous: ask with buttons), and one old name may cover
-    several current units (one area)."""
-    for found in places.find_places(text, prefer_province=prefer_province, max_places=1):
+    several current units (one area). ``strict``: ``text`` is a sentence about something else,
+    so only clear mentions count (see ``_clear``)."""
+    mentions = places.find_places(text, prefer_province=prefer_province, max_places=5)
+    for found in mentions:
+        if strict and not _clear(found, text):
+            continue
         resolution = places.resolve(found.text, prefer_province=prefer_province, limit=_LIMIT)
         matches = resolution.matches or found.matches
         groups: dict[str, list[Place]] = {}

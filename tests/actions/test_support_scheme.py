@@ -17,7 +17,7 @@ async def test_overview_lists_open_then_closed_and_offers_groups() -> None:
         "utter_support_scheme_open",
         "utter_support_scheme_line",
         "utter_support_scheme_closed",
-        "utter_support_scheme_line",
+        "utter_support_scheme_closed_line",
         "utter_support_scheme_pick_group",
     ]
     assert "lao động tự do (thử) (nhận hồ sơ đến hết ngày 31/12/2099)" in said.texts[1].lower()

@@ -43,7 +43,8 @@ async def test_an_emergency_says_115_first_and_offers_a_help_request() -> None:
 
 
 async def test_home_care_comes_from_the_content_store_with_the_watch_list() -> None:
-    said = await run(ActionTriageSymptoms(), tracker("em bị ho với sổ mũi", intent="report_symptoms"))
+    message = tracker("em bị ho với sổ mũi", intent="report_symptoms")
+    said = await run(ActionTriageSymptoms(), message)
     assert said.names[:3] == ["utter_triage_home_care", "utter_content_item", "utter_content_item"]
     assert "Uống đủ nước." in said.text and "SpO2 dưới 96%" in said.text
     assert said.buttons() == []

@@ -58,7 +58,11 @@ def test_buttons_are_buttons_and_send_their_payload(page: Page) -> None:
     expect(button).to_be_visible(timeout=30_000)
     button.click()
     expect(page.locator(".msg.user").last).to_have_text("Chính sách hỗ trợ")
-    expect(page.locator(".msg.bot").last).to_contain_text("Nghị quyết 68", timeout=30_000)
+    expect(page.locator(".msg.bot").last).to_contain_text("Bạn thuộc nhóm nào", timeout=30_000)
+    group = page.get_by_role("button", name="Hộ kinh doanh").last
+    expect(group).to_be_visible()
+    group.click()  # a second button: the schemes for that group, in full
+    expect(page.locator(".msg.bot").last).to_contain_text("3.000.000", timeout=30_000)
 
 
 def test_html_typed_by_a_person_is_shown_as_text(page: Page) -> None:

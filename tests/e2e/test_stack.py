@@ -19,7 +19,7 @@ DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "assistant" / "domain"
 def response_texts() -> dict[str, list[str]]:
     texts: dict[str, list[str]] = {}
     for path in DOMAIN.glob("*.yml"):
-        for name, variants in (yaml.safe_load(path.read_text())["responses"] or {}).items():
+        for name, variants in (yaml.safe_load(path.read_text()).get("responses") or {}).items():
             texts[name] = [v["text"] for v in variants]
     return texts
 
@@ -71,7 +71,11 @@ DONE_WHEN = [
     ("trieu chung covid la gi", "ask_symptoms", "(Nguồn: "),
     ("tôi bị sốt và khó thở", "report_symptoms", opening("utter_triage_emergency")),
     ("phường Tam Thanh có bị phong tỏa ko", "ask_lockdown_status", opening("utter_lockdown_found")),
-    ("tôi mất việc thì được hỗ trợ gì", "ask_support_scheme", "Nghị quyết"),
+    (
+        "tôi mất việc thì được hỗ trợ gì",
+        "ask_support_scheme",
+        opening("utter_support_scheme_group"),
+    ),
     ("nhà tôi hết gạo rồi", "request_help", opening("utter_help_request_hotline")),
     ("đăng ký nhận thông báo", "subscribe_alerts", opening("utter_subscription_subscribe")),
     ("số đường dây nóng", "ask_hotline", opening("utter_hotline_intro")),
