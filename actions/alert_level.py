@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from actions.common import Message, cite, day, now, settings
 from actions.place import PlaceAction
+from bot import places
 from bot.content import store
 from bot.content.areas import Area, province_area
 from bot.content.io import wording
@@ -27,10 +28,11 @@ def _values(row: UnitLevel) -> dict[str, object]:
 
 
 def _parent(row: UnitLevel) -> str:
+    """Whose level a unit without its own follows: its province's, or the country's."""
     assert row.level is not None
     if row.level.province_code is None:
         return str(wording()["whole_country"])
-    return row.unit.province_name if row.unit else ""
+    return places.get(row.level.province_code, level="province").name
 
 
 class ActionTellAlertLevel(PlaceAction):

@@ -67,6 +67,8 @@ def demo(source: Source) -> str:
 
 def cite(source: Source) -> str:
     """A source as people read it: its number and issuer, or its title."""
+    if source.demo:
+        return words("demo_cite")
     if source.number:
         return words("cite", number=source.number, issuer=source.issuer) + demo(source)
     return words("cite_untitled", title=source.title, issuer=source.issuer) + demo(source)

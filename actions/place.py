@@ -61,11 +61,19 @@ def asked(tracker: Tracker) -> Asked:
     # The whole message is a place only when that is what it says (inform_place); in any other
     # sentence only clear mentions count ("la gi" is a town, and also "là gì").
     alone = (message.get("intent") or {}).get("name") == "inform_place"
-    for words, strict in (*((t, False) for t in typed[:5]), (text, not alone)):
+    attempts = [*((t, False) for t in typed[:5]), (text, not alone)]
+    if not alone:
+        attempts.append((text, False))  # "tam thanh co phong toa ko": see below
+    for n, (words, strict) in enumerate(attempts):
         candidates = read(words, prefer_province=home, strict=strict)
+        if n == len(attempts) - 1 and not alone:
+            # A name typed in lower case in a sentence is taken only if it is a place in the
+            # province Loa serves: "la gi" (a town far away) is more likely "là gì".
+            candidates = [a for a in candidates if home_province in a.province_codes]
         if candidates:
             reading = pick(candidates, home_province=home_province)
-            return Asked(reading.area, reading.choices, words, unknown=False, said_now=True)
+            said = candidates[0].said or words
+            return Asked(reading.area, reading.choices, said, unknown=False, said_now=True)
     if typed:  # place words that name nothing Loa knows: not the remembered place either
         return Asked(None, (), typed[0], unknown=True, said_now=False)
     return Asked(from_key(tracker.get_slot(PLACE_SLOT)), (), None, unknown=False, said_now=False)

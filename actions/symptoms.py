@@ -66,6 +66,7 @@ class ActionTriageSymptoms(Action):
         text = str((tracker.latest_message or {}).get("text") or "")
         triage = assess(text, thresholds())
         reasons = ", ".join(triage.reasons())
+        reasons = reasons[:1].upper() + reasons[1:]  # it opens a sentence
         if triage.level == EMERGENCY:
             dispatcher.utter_message(response="utter_triage_emergency", reasons=reasons)
         elif triage.level == URGENT:

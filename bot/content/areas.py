@@ -20,6 +20,7 @@ class Area:
     key: str  # what to remember and what a button sends back: see ``bot.places.lookup``
     units: tuple[Place, ...]
     old_name: str | None = None
+    said: str = ""  # the words of the message that named it
 
     @property
     def is_province(self) -> bool:
@@ -93,7 +94,9 @@ def read(text: str, *, prefer_province: str, strict: bool = False) -> list[Area]
         for match in matches:
             groups.setdefault(match.key, []).append(match.place)
             old_names[match.key] = match.via
-        return [Area(key, tuple(units), old_names[key]) for key, units in groups.items()]
+        return [
+            Area(key, tuple(units), old_names[key], found.text) for key, units in groups.items()
+        ]
     return []
 
 

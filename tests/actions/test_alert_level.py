@@ -45,3 +45,9 @@ async def test_an_area_with_no_level_lists_the_five_situations() -> None:
     said = await run(ActionTellAlertLevel(), tracker("Hà Nội cấp độ mấy"))
     assert said.names == ["utter_alert_level_unknown"] + ["utter_alert_level_situation"] * 5
     assert "Thành phố Hà Nội" in said.texts[0] and said.texts[3] == "3. Lây lan trong cộng đồng"
+
+
+async def test_an_old_district_whose_units_agree_gets_one_answer() -> None:
+    said = await run(ActionTellAlertLevel(), tracker("huyện Cao Lộc cũ cấp độ mấy"))
+    assert said.names == ["utter_place_now_part_of", "utter_alert_level_inherited"]
+    assert "cấp độ chung của Tỉnh Lạng Sơn: tình huống 2" in said.texts[1]

@@ -70,6 +70,7 @@ async def test_remembered_place_answers_a_follow_up() -> None:
 async def test_ambiguous_name_asks_with_buttons_home_province_first() -> None:
     said = await run(ActionTellLockdownStatus(), tracker("Chi Lăng có phong tỏa không"))
     assert said.names == ["utter_place_which"]
+    assert said.texts[0].startswith('Có nhiều nơi tên "Chi Lăng".')
     titles = [b["title"] for b in said.buttons()]
     assert 2 <= len(titles) <= 5 and all("Lạng Sơn" in t or "cũ" in t for t in titles[:3])
     assert said.slot("place_topic") == "lockdown"
@@ -113,3 +114,12 @@ async def test_five_hundred_place_names_in_one_message() -> None:
     text = "phong tỏa ở " + ", ".join(["phường Tam Thanh", "xã Đồng Đăng"] * 250)
     said = await run(ActionTellLockdownStatus(), tracker(text))
     assert said.names[0] == "utter_lockdown_found" and "Tam Thanh" in said.texts[0]
+
+
+async def test_a_home_place_typed_in_lower_case_without_a_unit_word() -> None:
+    # Rasa finds no entity in such a sentence; a home-province name is still taken …
+    said = await run(ActionTellLockdownStatus(), tracker("tam thanh co phong toa ko"))
+    assert said.slot("place_code") == "c:5986" and "Tổ dân phố 5" in said.text
+    # … but a far-away town that is also two everyday words is not ("là gì" / La Gi).
+    asked = await run(ActionTellLockdownStatus(), tracker("phong toa la gi"))
+    assert asked.names == ["utter_lockdown_ask_place"]
