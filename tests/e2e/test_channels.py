@@ -60,4 +60,4 @@ def test_zalo_oa_symptoms_without_diacritics(
     [reply] = wait_for(lambda: [m for m in fake.sent if m["user_id"] == user], timeout=30)
     # 115 first, and the whole answer in one message (its help button last)
     assert reply["text"].startswith(response_texts()["utter_triage_emergency"][0].split("{")[0])
-    assert "khó thở" in reply["text"] and "chẩn đoán" in reply["text"]
+    assert "Khó thở là dấu hiệu nguy hiểm" in reply["text"] and "chẩn đoán" in reply["text"]
