@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import Message, db, now, settings
+from actions.common import Message, db, settings
 from bot.content.areas import Area, from_key, pick, province_area, read
 from bot.places import MAX_TEXT_LENGTH
 
@@ -169,4 +169,4 @@ class ActionAnswerPlace(Action):
         return [SlotSet(PLACE_SLOT, place.area.key)]
 
 
-__all__ = ["ActionAnswerPlace", "Asked", "PlaceAction", "asked", "now"]
+__all__ = ["ActionAnswerPlace", "Asked", "PlaceAction", "asked"]
