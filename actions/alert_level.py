@@ -5,13 +5,14 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, cite, day, now, settings
+from actions.common import Message, cite, day, settings
 from actions.place import PlaceAction
 from bot import places
 from bot.content import store
 from bot.content.areas import Area, province_area
 from bot.content.io import wording
 from bot.content.store import UnitLevel
+from bot.storage.base import utcnow
 
 
 def _values(row: UnitLevel) -> dict[str, object]:
@@ -42,7 +43,7 @@ class ActionTellAlertLevel(PlaceAction):
         return "action_tell_alert_level"
 
     def compose(self, session: Session, area: Area | None, tracker: Tracker) -> list[Message]:
-        at = now()
+        at = utcnow()
         messages: list[Message] = []
         if area is None:  # no place given: the province Loa serves
             area = province_area(settings().province)

@@ -1,32 +1,26 @@
-"""What every action shares: a database session off the event loop, the clock, formatting."""
+"""What every action shares: a database session off the event loop, dates, citations."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot import settings as settings_module
-from bot.content.io import wording
+from bot.content.io import VIETNAM, wording
 from bot.content.models import Source
 from bot.storage.engine import sessions
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 Message = dict[str, Any]  # keyword arguments of one ``dispatcher.utter_message`` call
 
 
 @cache
 def settings() -> settings_module.Settings:
     return settings_module.load()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def db[T](work: Callable[[Session], T]) -> T:
@@ -45,7 +39,7 @@ def day(value: datetime) -> str:
     local = value.astimezone(VIETNAM)
     if (local.hour, local.minute) == (0, 0):
         return f"{local.day:02d}/{local.month:02d}/{local.year}"
-    return f"{local.hour:02d}:{local.minute:02d} {local.day:02d}/{local.month:02d}/{local.year}"
+    return moment(value)
 
 
 def last_day(value: datetime) -> str:
@@ -57,6 +51,7 @@ def last_day(value: datetime) -> str:
 
 
 def moment(value: datetime) -> str:
+    """A time and date: 11:43 22/11/2026."""
     local = value.astimezone(VIETNAM)
     return f"{local.hour:02d}:{local.minute:02d} {local.day:02d}/{local.month:02d}/{local.year}"
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, demo, now, settings, words
+from actions.common import Message, demo, settings, words
 from actions.place import PlaceAction
 from bot.content import store
 from bot.content.areas import Area, province_area
 from bot.content.models import Hotline
+from bot.storage.base import utcnow
 
 
 def hotline_lines(session: Session, area: Area | None) -> tuple[list[Message], bool]:
     """One message per current hotline for the area, and whether any is local."""
-    found = store.hotlines(session=session, area=area, at=now())
+    found = store.hotlines(session=session, area=area, at=utcnow())
     return [_line(h) for h in found], any(h.province_code is not None for h in found)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, cite, day, last_day, moment, now, words
+from actions.common import Message, cite, day, last_day, moment, words
 from actions.place import PlaceAction
 from bot import places
 from bot.content import store
 from bot.content.areas import Area
 from bot.content.io import wording
+from bot.storage.base import utcnow
 
 MAX_LISTED = 10  # zones listed in one answer; the rest are counted
 
@@ -25,7 +26,7 @@ class ActionTellLockdownStatus(PlaceAction):
 
     def compose(self, session: Session, area: Area | None, tracker: Tracker) -> list[Message]:
         assert area is not None  # ask_when_missing: compose runs only with a place
-        at = now()
+        at = utcnow()
         found = store.zones(session=session, area=area, at=at, limit=MAX_LISTED)
         if not found.total:
             return [{"response": "utter_lockdown_none", "place": area.name, "as_of": moment(at)}]

@@ -7,11 +7,12 @@ import json
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, demo, last_day, now, settings, words
+from actions.common import Message, demo, last_day, settings, words
 from actions.place import PlaceAction
 from bot.content import store
 from bot.content.areas import Area, province_area
 from bot.content.models import SupportGroup, SupportScheme
+from bot.storage.base import utcnow
 
 GROUP_SLOT = "support_group"
 MAX_DETAILED = 3  # schemes shown in full for one group; more are counted
@@ -46,7 +47,7 @@ class ActionListSupportSchemes(PlaceAction):
         return "action_list_support_schemes"
 
     def compose(self, session: Session, area: Area | None, tracker: Tracker) -> list[Message]:
-        at = now()
+        at = utcnow()
         area = area or province_area(settings().province)
         place = area.name if area else ""
         groups = store.groups(session=session)
@@ -88,7 +89,7 @@ class ActionListSupportSchemes(PlaceAction):
     def _overview(
         self, session: Session, area: Area | None, place: str, groups: list[SupportGroup]
     ) -> list[Message]:
-        found = store.schemes(session=session, area=area, at=now(), limit=6)
+        found = store.schemes(session=session, area=area, at=utcnow(), limit=6)
         messages: list[Message] = []
         if found.open:
             messages.append(

@@ -2,8 +2,9 @@
 
 Dates in a file are days in Viet Nam: a start date begins at 00:00 that day, an end date
 (``effective_until``, ``ends_at``) is the last day included. Items are matched by ``key``
-(situations by ``level``); ``replace=True`` also deletes the items of each section the file
-has that the file no longer lists.
+(situations by ``level``); ``replace=True`` also deletes the items (info, hotlines, schemes,
+zones, alert levels) of each section the file has that the file no longer lists; sources,
+situations and support groups are only added or updated, since items refer to them.
 """
 
 from __future__ import annotations
@@ -175,10 +176,8 @@ def _pydantic_problem(error: Any) -> str:
         return _error("missing")
     if kind == "extra_forbidden":
         return _error("extra_forbidden")
-    if kind.startswith("date") and "datetime" not in kind:
+    if kind.startswith("date"):  # every date field takes a day or a time: one message
         return _error("date")
-    if kind.startswith("datetime"):
-        return _error("datetime")
     if kind == "string_too_short":
         return _error("empty")
     if kind == "string_too_long":
