@@ -5,14 +5,13 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, cite, day, settings
-from actions.place import PlaceAction
-from bot import places
+from actions.base import PlaceAction
+from actions.common import Message, cite, settings
+from bot import places, wording
+from bot.clock import day, utcnow
 from bot.content import store
 from bot.content.areas import Area, province_area
-from bot.content.io import wording
 from bot.content.store import UnitLevel
-from bot.storage.base import utcnow
 
 
 def _values(row: UnitLevel) -> dict[str, object]:
@@ -32,7 +31,7 @@ def _parent(row: UnitLevel) -> str:
     """Whose level a unit without its own follows: its province's, or the country's."""
     assert row.level is not None
     if row.level.province_code is None:
-        return str(wording()["whole_country"])
+        return wording.phrase("whole_country")
     return places.get(row.level.province_code, level="province").name
 
 
@@ -49,7 +48,7 @@ class ActionTellAlertLevel(PlaceAction):
             area = province_area(settings().province)
             messages.append({"response": "utter_alert_level_hint_place"})
         rows = store.levels(session=session, area=area, at=at)
-        name = area.name if area else str(wording()["whole_country"])
+        name = area.name if area else wording.phrase("whole_country")
         if len(rows) > 1:
             lines: list[Message] = [{"response": "utter_alert_level_split", "place": name}]
             for row in rows:

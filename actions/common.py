@@ -1,18 +1,21 @@
-"""What every action shares: a database session off the event loop, dates, citations."""
+"""What every action shares: settings, a database session off the event loop, citations, and
+the content lines several answers use (hotlines, information items)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import settings as settings_module
-from bot.content.io import VIETNAM, wording
-from bot.content.models import Source
+from bot import wording
+from bot.clock import utcnow
+from bot.content import store
+from bot.content.areas import Area
+from bot.storage.content import Hotline, InfoItem, Source
 from bot.storage.engine import sessions
 
 Message = dict[str, Any]  # keyword arguments of one ``dispatcher.utter_message`` call
@@ -34,40 +37,48 @@ async def db[T](work: Callable[[Session], T]) -> T:
     return await asyncio.to_thread(run)
 
 
-def day(value: datetime) -> str:
-    """A date as people in Viet Nam write it: 22/11/2026 (with the time if it is not 00:00)."""
-    local = value.astimezone(VIETNAM)
-    if (local.hour, local.minute) == (0, 0):
-        return f"{local.day:02d}/{local.month:02d}/{local.year}"
-    return moment(value)
-
-
-def last_day(value: datetime) -> str:
-    """An exclusive end (midnight after the last day) as the last day included."""
-    local = value.astimezone(VIETNAM)
-    if (local.hour, local.minute) == (0, 0):
-        return day(value - timedelta(days=1))
-    return day(value)
-
-
-def moment(value: datetime) -> str:
-    """A time and date: 11:43 22/11/2026."""
-    local = value.astimezone(VIETNAM)
-    return f"{local.hour:02d}:{local.minute:02d} {local.day:02d}/{local.month:02d}/{local.year}"
-
-
 def demo(source: Source) -> str:
-    return str(wording()["demo_marker"]) if source.demo else ""
+    return wording.phrase("demo_marker") if source.demo else ""
 
 
 def cite(source: Source) -> str:
     """A source as people read it: its number and issuer, or its title."""
     if source.demo:
-        return words("demo_cite")
+        return wording.phrase("demo_cite")
     if source.number:
-        return words("cite", number=source.number, issuer=source.issuer) + demo(source)
-    return words("cite_untitled", title=source.title, issuer=source.issuer) + demo(source)
+        return wording.phrase("cite", number=source.number, issuer=source.issuer) + demo(source)
+    return wording.phrase("cite_untitled", title=source.title, issuer=source.issuer) + demo(source)
 
 
-def words(name: str, **values: Any) -> str:
-    return str(wording()[name]).format(**values)
+def hotline_lines(session: Session, area: Area | None) -> tuple[list[Message], bool]:
+    """One message per current hotline for the area, and whether any is local."""
+    found = store.hotlines(session=session, area=area, at=utcnow())
+    return [_hotline(h) for h in found], any(h.province_code is not None for h in found)
+
+
+def _hotline(hotline: Hotline) -> Message:
+    return {
+        "response": "utter_hotline_line",
+        "number": hotline.number,
+        "hotline": hotline.name,
+        "hours": wording.phrase("hotline_hours", hours=hotline.hours) if hotline.hours else "",
+        "unconfirmed": "" if hotline.confirmed else wording.phrase("unconfirmed_marker"),
+        "note": wording.phrase("note_line", note=hotline.note) if hotline.note else "",
+        "demo": demo(hotline.source),
+    }
+
+
+def info_messages(session: Session, topics: tuple[str, ...], area: Area | None) -> list[Message]:
+    """Each current item of the topics, with its source; nothing if none is current."""
+    items: list[InfoItem] = []
+    for topic in topics:
+        items += store.info(topic, session=session, area=area, at=utcnow())
+    return [
+        {
+            "response": "utter_content_item",
+            "title": item.title,
+            "body": item.body,
+            "source": cite(item.source),
+        }
+        for item in items
+    ]

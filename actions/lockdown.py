@@ -5,13 +5,12 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, cite, day, last_day, moment, words
-from actions.place import PlaceAction
-from bot import places
+from actions.base import PlaceAction
+from actions.common import Message, cite
+from bot import places, wording
+from bot.clock import day, last_day, moment, utcnow
 from bot.content import store
 from bot.content.areas import Area
-from bot.content.io import wording
-from bot.storage.base import utcnow
 
 MAX_LISTED = 10  # zones listed in one answer; the rest are counted
 
@@ -30,7 +29,7 @@ class ActionTellLockdownStatus(PlaceAction):
         found = store.zones(session=session, area=area, at=at, limit=MAX_LISTED)
         if not found.total:
             return [{"response": "utter_lockdown_none", "place": area.name, "as_of": moment(at)}]
-        kinds = wording()["zone_kinds"]
+        kinds = wording.table("zone_kinds")
         messages: list[Message] = [
             {
                 "response": "utter_lockdown_found",
@@ -42,9 +41,9 @@ class ActionTellLockdownStatus(PlaceAction):
         for zone in found.active:
             commune = places.get(zone.commune_code or 0).name
             until = (
-                words("zone_until", date=last_day(zone.ends_at))
+                wording.phrase("zone_until", date=last_day(zone.ends_at))
                 if zone.ends_at
-                else words("zone_open_ended")
+                else wording.phrase("zone_open_ended")
             )
             messages.append(
                 {
@@ -56,7 +55,7 @@ class ActionTellLockdownStatus(PlaceAction):
                     "until": until,
                     "decision": zone.decision,
                     "source": cite(zone.source),
-                    "note": words("note_line", note=zone.note) if zone.note else "",
+                    "note": wording.phrase("note_line", note=zone.note) if zone.note else "",
                 }
             )
         if found.total > len(found.active):

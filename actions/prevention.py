@@ -5,28 +5,10 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, cite
-from actions.place import PlaceAction
-from bot.content import store
+from actions.base import PlaceAction
+from actions.common import Message, info_messages
 from bot.content.areas import Area
-from bot.content.models import PREVENTION, InfoItem
-from bot.storage.base import utcnow
-
-
-def info_messages(session: Session, topics: tuple[str, ...], area: Area | None) -> list[Message]:
-    """Each current item of the topics, with its source; nothing if none is current."""
-    items: list[InfoItem] = []
-    for topic in topics:
-        items += store.info(topic, session=session, area=area, at=utcnow())
-    return [
-        {
-            "response": "utter_content_item",
-            "title": item.title,
-            "body": item.body,
-            "source": cite(item.source),
-        }
-        for item in items
-    ]
+from bot.storage.content import PREVENTION
 
 
 class ActionTellPrevention(PlaceAction):

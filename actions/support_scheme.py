@@ -7,12 +7,13 @@ import json
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from actions.common import Message, demo, last_day, settings, words
-from actions.place import PlaceAction
+from actions.base import PlaceAction
+from actions.common import Message, demo, settings
+from bot import wording
+from bot.clock import last_day, utcnow
 from bot.content import store
 from bot.content.areas import Area, province_area
-from bot.content.models import SupportGroup, SupportScheme
-from bot.storage.base import utcnow
+from bot.storage.content import SupportGroup, SupportScheme
 
 GROUP_SLOT = "support_group"
 MAX_DETAILED = 3  # schemes shown in full for one group; more are counted
@@ -21,10 +22,10 @@ MAX_DETAILED = 3  # schemes shown in full for one group; more are counted
 def _state(scheme: SupportScheme, *, open_: bool) -> str:
     if not open_:
         assert scheme.valid_until is not None
-        return words("scheme_closed", date=last_day(scheme.valid_until))
+        return wording.phrase("scheme_closed", date=last_day(scheme.valid_until))
     if scheme.valid_until:
-        return words("scheme_open_until", date=last_day(scheme.valid_until))
-    return words("scheme_open")
+        return wording.phrase("scheme_open_until", date=last_day(scheme.valid_until))
+    return wording.phrase("scheme_open")
 
 
 def _group_button(group: SupportGroup) -> dict[str, str]:

@@ -8,13 +8,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import Message, db, settings
-from actions.hotline import hotline_lines
-from actions.place import PlaceAction, asked
-from actions.prevention import info_messages
+from actions.base import PlaceAction, asked
+from actions.common import Message, db, hotline_lines, info_messages, settings
 from bot.content.areas import Area
-from bot.content.models import DANGER_SIGNS, HOME_CARE, SEEK_CARE, SYMPTOMS
 from bot.content.triage import EMERGENCY, URGENT, Thresholds, Triage, assess
+from bot.storage.content import DANGER_SIGNS, HOME_CARE, SEEK_CARE, SYMPTOMS
 
 
 class ActionTellSymptoms(PlaceAction):

@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 
 from bench.common import latency_summary, running_stack
-from tests.channels_rig import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY, channel_env
-from tests.fakes import telegram as tg
-from tests.fakes import zalo_oa as oa
-from tests.fakes.server import serve
+from testkit.fakes import telegram as tg
+from testkit.fakes import zalo_oa as oa
+from testkit.fakes.env import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY, channel_env
+from testkit.fakes.server import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "chat.json"

@@ -14,7 +14,7 @@ from bot import settings as settings_module
 from bot.storage.migrate import upgrade
 from bot.supervisor import Stack
 from bot.training import ensure_model
-from tests.fakes.server import free_port
+from testkit.fakes.server import free_port
 
 LOGS = Path(tempfile.gettempdir()) / "loa-bench-logs"
 

@@ -24,11 +24,12 @@ from sqlalchemy import and_, func, or_, select
 
 from bench.common import latency_summary
 from bot import places
-from bot.content import io, models
-from bot.content.models import LockdownZone, SchemeGroup, Source, SupportGroup, SupportScheme
+from bot.content import io
+from bot.storage import content as models
+from bot.storage.content import LockdownZone, SchemeGroup, Source, SupportGroup, SupportScheme
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
-from tests.fakes.server import free_port
+from testkit.fakes.server import free_port
 from tests.test_places import CASES, SENTENCES, _check, test_find_places
 
 ROOT = Path(__file__).resolve().parent.parent

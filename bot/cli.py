@@ -87,15 +87,25 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 
 def _telegram(args: argparse.Namespace) -> int:
-    from bot import telegram_admin
+    from connectors.telegram import admin
+    from connectors.telegram.outbound import make_bot
 
     cfg = settings_module.load()
+    if not cfg.telegram_bot_token:
+        raise SystemExit("TELEGRAM_BOT_TOKEN is not set: Telegram is off.")
+    bot = make_bot(cfg.telegram_bot_token, cfg.telegram_api_base_url)
+    secret = cfg.telegram_webhook_secret
     if args.action == "set-webhook":
-        asyncio.run(telegram_admin.set_webhook(cfg, args.url))
+        if not secret:
+            raise SystemExit("Set TELEGRAM_WEBHOOK_SECRET first (1-256 of A-Z a-z 0-9 _ -).")
+        print(
+            f"Telegram webhook set: {asyncio.run(admin.set_webhook(bot, args.url, secret=secret))}"
+        )
     else:
-        print(f"Forwarding Telegram updates to {cfg.app_url}/webhooks/telegram (Ctrl-C stops)…")
+        webhook = f"{cfg.app_url}{WEBHOOK_PATHS['telegram']}"
+        print(f"Forwarding Telegram updates to {webhook} (Ctrl-C stops)…")
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(telegram_admin.poll(cfg))
+            asyncio.run(admin.poll(bot, webhook=webhook, secret=secret))
     return 0
 
 

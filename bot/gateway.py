@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import system_messages
 from bot import text as vi
+from bot import wording
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage import conversations as log
 from connectors.base import (
@@ -156,7 +156,7 @@ class Gateway:
                 return
             inbound = log.last_inbound(session=session, account_id=account_id)
             if inbound is not None:
-                notice = [OutgoingMessage(text=system_messages.text(TOO_FAST))]
+                notice = [OutgoingMessage(text=wording.system(TOO_FAST))]
                 self._store_replies(session, inbound, notice, system=TOO_FAST)
 
     async def answer_account(self, account_id: int) -> list[log.Message]:
@@ -183,13 +183,13 @@ class Gateway:
             inbound.status = log.IGNORED
             kind = inbound.data.get("kind")
             notice = NOTICE_BY_KIND.get(str(kind)) or ("empty" if not words else "no_words")
-            replies = [OutgoingMessage(text=system_messages.text(notice))]
+            replies = [OutgoingMessage(text=wording.system(notice))]
             return self._store_replies(session, inbound, replies, system=notice)
 
         notices: list[OutgoingMessage] = []
         if len(words) > self.max_nlu_chars:
             words = words[: self.max_nlu_chars]
-            notices.append(OutgoingMessage(text=system_messages.text("trimmed")))
+            notices.append(OutgoingMessage(text=wording.system("trimmed")))
         inbound.attempts += 1
         session.commit()  # hand the connection back to the pool while Rasa thinks
         try:
@@ -200,7 +200,7 @@ class Gateway:
             if self._busy_notice_sent(session, inbound):
                 session.commit()
                 return []
-            busy = [OutgoingMessage(text=system_messages.text(BUSY_NOTICE))]
+            busy = [OutgoingMessage(text=wording.system(BUSY_NOTICE))]
             return self._store_replies(session, inbound, busy, system=BUSY_NOTICE)
         inbound.status = log.ANSWERED
         return self._store_replies(session, inbound, notices + merge_paragraphs(replies))

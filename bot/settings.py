@@ -1,63 +1,96 @@
-"""Every setting of Loa, read from environment variables (see DESIGN.md, "Configuration")."""
+"""Every setting of Loa, read from environment variables (see DESIGN.md, "Configuration").
+
+Each setting is one field below: its default is written there and nowhere else, and its
+environment variable is named beside it. A value that cannot be read names its variable.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Channels whose sending pace can be tuned: <CHANNEL>_PER_SECOND, <CHANNEL>_CHAT_INTERVAL.
+PACED_CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+class SettingsError(ValueError):
+    """An environment variable holds a value Loa cannot use; the message names it."""
 
 
-def _int(name: str, default: int) -> int:
-    raw = _env(name)
-    return int(raw) if raw else default
+def _env(name: str) -> dict[str, Any]:
+    return {"env": name}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """A snapshot of the environment; ``load()`` makes one."""
+    """A snapshot of the settings; ``load()`` reads one from the environment, ``Settings()``
+    is every default."""
 
-    var_dir: Path  # local data: the SQLite database, Rasa's tracker store, logs
-    database_url: str
-    host: str
-    port: int
-    rasa_port: int
-    rasa_url: str
-    action_server_port: int
-    rasa_tracker_db: str
-    rasa_timeout_seconds: float
-    max_message_chars: int
-    retry_interval: float
-    province: str
+    # Local data: the SQLite database, Rasa's tracker store, logs.
+    var_dir: Path = field(default=ROOT / "var", metadata=_env("LOA_VAR_DIR"))
+    database_url: str = field(default="", metadata=_env("DATABASE_URL"))  # "": var/loa.db
+    host: str = field(default="127.0.0.1", metadata=_env("HOST"))
+    port: int = field(default=8000, metadata=_env("PORT"))
+    rasa_port: int = field(default=5005, metadata=_env("RASA_PORT"))
+    rasa_url: str = field(default="", metadata=_env("RASA_URL"))  # "": Rasa on RASA_PORT here
+    action_server_port: int = field(default=5055, metadata=_env("ACTION_SERVER_PORT"))
+    # "": var/rasa-tracker.db
+    rasa_tracker_db: str = field(default="", metadata=_env("RASA_TRACKER_DB"))
+    rasa_timeout_seconds: float = field(default=20.0, metadata=_env("RASA_TIMEOUT_SECONDS"))
+    # Longer messages are cut before NLU (the message log keeps them whole).
+    max_message_chars: int = field(default=1000, metadata=_env("MAX_MESSAGE_CHARS"))
+    # Seconds between passes of the worker that answers messages left pending.
+    retry_interval: float = field(default=10.0, metadata=_env("RETRY_INTERVAL_SECONDS"))
+    # The province this deployment serves (answers and place disambiguation prefer it).
+    province: str = field(default="Lạng Sơn", metadata=_env("LOA_PROVINCE"))
     # Triage: SpO2 below / breaths per minute above these → call 115 (lower for people at
     # risk: pregnant, elderly, chronic illness, children). Defaults: QĐ 4038/QĐ-BYT
     # (21/8/2021) allows home care only with SpO2 ≥ 96 % and ≤ 20 breaths/min.
-    triage_spo2_below: int = 96
-    triage_spo2_below_at_risk: int = 97
-    triage_breaths_above: int = 25
-    triage_breaths_above_at_risk: int = 20
-    telegram_bot_token: str = ""
-    telegram_webhook_secret: str = ""
-    telegram_api_base_url: str = "https://api.telegram.org"
-    zalo_oa_app_id: str = ""
-    zalo_oa_app_secret: str = ""
-    zalo_oa_secret_key: str = ""
-    zalo_oa_access_token: str = ""
-    zalo_oa_refresh_token: str = ""
-    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
-    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
-    zalo_bot_token: str = ""
-    zalo_bot_webhook_secret: str = ""
-    zalo_bot_api_base_url: str = "https://bot-api.zapps.me"
-    channels_on: tuple[str, ...] = field(default=("webchat",))
+    triage_spo2_below: int = field(default=96, metadata=_env("TRIAGE_SPO2_BELOW"))
+    triage_spo2_below_at_risk: int = field(default=97, metadata=_env("TRIAGE_SPO2_BELOW_AT_RISK"))
+    triage_breaths_above: int = field(default=25, metadata=_env("TRIAGE_BREATHS_ABOVE"))
+    triage_breaths_above_at_risk: int = field(
+        default=20, metadata=_env("TRIAGE_BREATHS_ABOVE_AT_RISK")
+    )
+    telegram_bot_token: str = field(default="", metadata=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_webhook_secret: str = field(default="", metadata=_env("TELEGRAM_WEBHOOK_SECRET"))
+    telegram_api_base_url: str = field(
+        default="https://api.telegram.org", metadata=_env("TELEGRAM_API_BASE_URL")
+    )
+    zalo_oa_app_id: str = field(default="", metadata=_env("ZALO_OA_APP_ID"))
+    zalo_oa_app_secret: str = field(default="", metadata=_env("ZALO_OA_APP_SECRET"))
+    zalo_oa_secret_key: str = field(default="", metadata=_env("ZALO_OA_SECRET_KEY"))
+    zalo_oa_access_token: str = field(default="", metadata=_env("ZALO_OA_ACCESS_TOKEN"))
+    zalo_oa_refresh_token: str = field(default="", metadata=_env("ZALO_OA_REFRESH_TOKEN"))
+    zalo_oa_api_base_url: str = field(
+        default="https://openapi.zalo.me", metadata=_env("ZALO_OA_API_BASE_URL")
+    )
+    zalo_oauth_base_url: str = field(
+        default="https://oauth.zaloapp.com", metadata=_env("ZALO_OAUTH_BASE_URL")
+    )
+    zalo_bot_token: str = field(default="", metadata=_env("ZALO_BOT_TOKEN"))
+    zalo_bot_webhook_secret: str = field(default="", metadata=_env("ZALO_BOT_WEBHOOK_SECRET"))
+    zalo_bot_api_base_url: str = field(
+        default="https://bot-api.zapps.me", metadata=_env("ZALO_BOT_API_BASE_URL")
+    )
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
-    # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…).
+    # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Defaults that follow from other settings, filled once so every reader agrees.
+        derived = {
+            "database_url": f"sqlite:///{self.var_dir / 'loa.db'}",
+            "rasa_url": f"http://127.0.0.1:{self.rasa_port}",
+            "rasa_tracker_db": str(self.var_dir / "rasa-tracker.db"),
+        }
+        for name, value in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
 
     @property
     def app_url(self) -> str:
@@ -67,56 +100,45 @@ class Settings:
     def action_server_url(self) -> str:
         return f"http://127.0.0.1:{self.action_server_port}"
 
+    @property
+    def channels_on(self) -> tuple[str, ...]:
+        """The channels Loa serves: the web chat always, the others when their token is set."""
+        tokens = {
+            "telegram": self.telegram_bot_token,
+            "zalo_oa": self.zalo_oa_access_token or self.zalo_oa_refresh_token,
+            "zalo_bot": self.zalo_bot_token,
+        }
+        return ("webchat", *(name for name, token in tokens.items() if token))
 
-def load() -> Settings:
-    """Read the settings from the environment (defaults: everything local, SQLite under var/)."""
-    rasa_port = _int("RASA_PORT", 5005)
-    var = Path(_env("LOA_VAR_DIR") or ROOT / "var")
-    s = Settings(
-        var_dir=var,
-        database_url=_env("DATABASE_URL") or f"sqlite:///{var / 'loa.db'}",
-        host=_env("HOST", "127.0.0.1"),
-        port=_int("PORT", 8000),
-        rasa_port=rasa_port,
-        rasa_url=(_env("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
-        action_server_port=_int("ACTION_SERVER_PORT", 5055),
-        rasa_tracker_db=_env("RASA_TRACKER_DB") or str(var / "rasa-tracker.db"),
-        rasa_timeout_seconds=float(_env("RASA_TIMEOUT_SECONDS", "20")),
-        # Longer messages are cut before NLU (the message log keeps them whole).
-        max_message_chars=_int("MAX_MESSAGE_CHARS", 1000),
-        # Seconds between passes of the worker that answers messages left pending.
-        retry_interval=float(_env("RETRY_INTERVAL_SECONDS", "10")),
-        # The province this deployment serves (answers and place disambiguation prefer it).
-        province=_env("LOA_PROVINCE", "Lạng Sơn"),
-        triage_spo2_below=_int("TRIAGE_SPO2_BELOW", 96),
-        triage_spo2_below_at_risk=_int("TRIAGE_SPO2_BELOW_AT_RISK", 97),
-        triage_breaths_above=_int("TRIAGE_BREATHS_ABOVE", 25),
-        triage_breaths_above_at_risk=_int("TRIAGE_BREATHS_ABOVE_AT_RISK", 20),
-        telegram_bot_token=_env("TELEGRAM_BOT_TOKEN"),
-        telegram_webhook_secret=_env("TELEGRAM_WEBHOOK_SECRET"),
-        telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
-        zalo_oa_app_id=_env("ZALO_OA_APP_ID"),
-        zalo_oa_app_secret=_env("ZALO_OA_APP_SECRET"),
-        zalo_oa_secret_key=_env("ZALO_OA_SECRET_KEY"),
-        zalo_oa_access_token=_env("ZALO_OA_ACCESS_TOKEN"),
-        zalo_oa_refresh_token=_env("ZALO_OA_REFRESH_TOKEN"),
-        zalo_oa_api_base_url=_env("ZALO_OA_API_BASE_URL", "https://openapi.zalo.me"),
-        zalo_oauth_base_url=_env("ZALO_OAUTH_BASE_URL", "https://oauth.zaloapp.com"),
-        zalo_bot_token=_env("ZALO_BOT_TOKEN"),
-        zalo_bot_webhook_secret=_env("ZALO_BOT_WEBHOOK_SECRET"),
-        zalo_bot_api_base_url=_env("ZALO_BOT_API_BASE_URL", "https://bot-api.zapps.me"),
-    )
-    limits = {
-        f"{channel}_{kind}": float(os.environ[f"{channel.upper()}_{kind.upper()}"])
-        for channel in ("telegram", "zalo_oa", "zalo_bot")
-        for kind in ("per_second", "chat_interval")
-        if os.environ.get(f"{channel.upper()}_{kind.upper()}")
-    }
-    on = ["webchat"]
-    if s.telegram_bot_token:
-        on.append("telegram")
-    if s.zalo_oa_access_token or s.zalo_oa_refresh_token:
-        on.append("zalo_oa")
-    if s.zalo_bot_token:
-        on.append("zalo_bot")
-    return Settings(**{**s.__dict__, "channels_on": tuple(on), "rate_limits": limits})
+
+def _read(name: str, raw: str, kind: Any) -> Any:
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if kind in (float, "float"):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if kind in (Path, "Path"):
+        return Path(raw)
+    return raw
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (unset or empty: the default)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in fields(Settings):
+        name = str(spec.metadata.get("env", ""))
+        if name and (raw := env.get(name, "").strip()):
+            values[spec.name] = _read(name, raw, spec.type)
+    limits = {}
+    for channel in PACED_CHANNELS:
+        for kind in ("per_second", "chat_interval"):
+            name = f"{channel.upper()}_{kind.upper()}"
+            if raw := env.get(name, "").strip():
+                limits[f"{channel}_{kind}"] = _read(name, raw, float)
+    return Settings(**values, rate_limits=limits)

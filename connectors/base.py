@@ -91,3 +91,8 @@ class Channel(Protocol):
     async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
         """Send one message (text within ``max_text_length``, buttons, image) to one person."""
         ...
+
+    async def acknowledge(self, message: IncomingMessage) -> None:
+        """What the channel wants once an inbound message is stored (Telegram: stop a
+        pressed button's spinner); never raises."""
+        ...

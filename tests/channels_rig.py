@@ -15,16 +15,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings as settings_module
 from bot.web.app import create_app
-from tests.fakes import telegram as tg
-from tests.fakes import zalo_bot as zb
-from tests.fakes import zalo_oa as oa
-from tests.fakes.rasa import FakeRasa
-from tests.fakes.server import serve
+from testkit.fakes import telegram as tg
+from testkit.fakes import zalo_bot as zb
+from testkit.fakes import zalo_oa as oa
+from testkit.fakes.env import TELEGRAM_SECRET, ZALO_BOT_SECRET, ZALO_OA_SECRET_KEY, channel_env
+from testkit.fakes.rasa import FakeRasa
+from testkit.fakes.server import serve
+
+__all__ = ["TELEGRAM_SECRET", "ZALO_BOT_SECRET", "ZALO_OA_SECRET_KEY", "channel_env"]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
-TELEGRAM_SECRET = "s3cret_Token-1"
-ZALO_OA_SECRET_KEY = "TEST-oa-secret-key"
-ZALO_BOT_SECRET = "zb-secret-123"
 
 
 @dataclass
@@ -43,22 +43,6 @@ class Rig:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         headers = {"content-type": "application/json", **headers}
         return httpx.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
-
-
-def channel_env(telegram_url: str, zalo_oa_url: str) -> dict[str, str]:
-    """Environment that turns Telegram and Zalo OA on, pointed at fakes at these URLs."""
-    return {
-        "TELEGRAM_BOT_TOKEN": tg.TOKEN,
-        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE_URL": telegram_url,
-        "ZALO_OA_APP_ID": oa.APP_ID,
-        "ZALO_OA_APP_SECRET": oa.APP_SECRET,
-        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET_KEY,
-        "ZALO_OA_ACCESS_TOKEN": oa.ACCESS_TOKEN,
-        "ZALO_OA_REFRESH_TOKEN": oa.REFRESH_TOKEN,
-        "ZALO_OA_API_BASE_URL": zalo_oa_url,
-        "ZALO_OAUTH_BASE_URL": zalo_oa_url,
-    }
 
 
 def fixture(name: str) -> bytes:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
+from testkit.fakes.rasa import FakeRasa
+from testkit.fakes.server import serve
 from tests import postgres
-from tests.fakes.rasa import FakeRasa
-from tests.fakes.server import serve
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

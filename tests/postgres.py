@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.fakes.server import free_port
+from testkit.fakes.server import free_port
 
 
 def binaries() -> Path | None:

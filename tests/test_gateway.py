@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import system_messages
+from bot import wording
 from bot.gateway import Gateway, merge_paragraphs
 from bot.rasa_client import RasaClient
 from bot.storage import conversations as log
 from connectors.base import BUTTON, Button, IncomingMessage
 from connectors.base import OutgoingMessage as M
-from tests.fakes.rasa import FakeRasa
+from testkit.fakes.rasa import FakeRasa
 
 DATABASES = ("sqlite", "postgresql")  # run every test on both
 
@@ -93,7 +93,7 @@ async def test_nothing_to_understand_gets_a_polite_notice(
     gateway, fake_rasa, text: str, notice: str
 ) -> None:
     replies = await gateway.handle(msg(text, "m1"))
-    assert [r.text for r in replies] == [system_messages.text(notice)]
+    assert [r.text for r in replies] == [wording.system(notice)]
     assert fake_rasa[0].received == []
     assert (await gateway.handle(msg("xin chào", "m2")))[0].text == "echo: xin chào"
 
@@ -108,7 +108,7 @@ async def test_a_very_long_message_is_trimmed_with_a_notice(
 ) -> None:
     replies = await gateway.handle(msg("cứu " * 2500, "m1"))  # 10,000 characters
     assert len(fake_rasa[0].received[0]["message"]) == 1000
-    assert replies[0].text == system_messages.text("trimmed")
+    assert replies[0].text == wording.system("trimmed")
     with session_factory() as s:
         assert len(s.scalars(select(log.Message.text)).first() or "") == 10_000  # kept whole
 
@@ -121,7 +121,7 @@ async def test_rasa_down_keeps_the_message_and_says_busy_once(
     fake.mode = failure
     first = await gateway.handle(msg("nhà tôi hết gạo", "m1"))
     second = await gateway.handle(msg("có ai không", "m2"))
-    assert [r.text for r in first] == [system_messages.text("busy")]
+    assert [r.text for r in first] == [wording.system("busy")]
     assert second == []  # the outage was announced already
     assert [r[:2] for r in rows(session_factory)] == [
         ("in", "pending"),
@@ -216,7 +216,7 @@ async def test_pictures_places_and_stickers_get_their_own_answer(
     gateway, fake_rasa, kind, notice
 ) -> None:
     replies = await gateway.handle(msg("", "m1", kind=kind))
-    assert [r.text for r in replies] == [system_messages.text(notice)]
+    assert [r.text for r in replies] == [wording.system(notice)]
     assert fake_rasa[0].received == []
 
 

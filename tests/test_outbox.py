@@ -16,17 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.channels.tokens import DbTokenStore
 from bot.outbox import Outbox
 from bot.storage import conversations as log
-from bot.storage.channel_tokens import DbTokenStore
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram_limits
 from connectors.telegram.outbound import TelegramChannel
 from connectors.zalo_oa.outbound import ZaloOAChannel
 from connectors.zalo_oa.tokens import Tokens, ZaloTokens
-from tests.fakes import telegram as tg
-from tests.fakes import zalo_oa as oa
-from tests.fakes.server import serve
+from testkit.fakes import telegram as tg
+from testkit.fakes import zalo_oa as oa
+from testkit.fakes.server import serve
 
 DATABASES = ("sqlite", "postgresql")  # run every test on both
 

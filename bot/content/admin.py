@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot import settings as settings_module
+from bot import wording
 from bot.content import io, store
 from bot.content.io import DEMO, ContentError
 from bot.storage.engine import sessions
@@ -52,7 +53,7 @@ def content_command(args: argparse.Namespace) -> int:
         if args.action == "check":
             with factory() as session:
                 io.parse(raw, session=session, prefer_province=cfg.province)
-            print(io.wording()["errors"]["valid"])
+            print(wording.error("valid"))
             return 0
         with factory.begin() as session:  # one transaction: all of the file, or nothing
             replace = getattr(args, "replace", False)
@@ -60,7 +61,7 @@ def content_command(args: argparse.Namespace) -> int:
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(io.wording()["errors"]["saved"].format(counts=_counts(saved, removed=False)))
+    print(wording.error("saved", counts=_counts(saved, removed=False)))
     if any(section.startswith("-") for section in saved):
-        print(io.wording()["errors"]["removed"].format(counts=_counts(saved, removed=True)))
+        print(wording.error("removed", counts=_counts(saved, removed=True)))
     return 0

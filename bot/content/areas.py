@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -132,3 +133,54 @@ def pick(candidates: list[Area], *, home_province: int | None) -> Reading:
         return Reading(home[0], others[: MAX_CHOICES - 1])
     ordered = home + [a for a in candidates if a not in home]
     return Reading(None, tuple(ordered[:MAX_CHOICES]))
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a person's message said about a place."""
+
+    area: Area | None  # the place to answer for (said now, or remembered)
+    choices: tuple[Area, ...]  # other meanings to offer as buttons
+    typed: str | None  # the place words as typed, when they named something
+    unknown: bool  # place words were given that name nothing Loa knows
+    said_now: bool  # the area came from this message (not from memory)
+
+
+NOTHING = Asked(None, (), None, unknown=False, said_now=False)
+
+
+def understand(
+    text: str,
+    *,
+    province: str,
+    typed: Sequence[str] = (),
+    pressed: str | None = None,
+    alone: bool = False,
+    remembered: str | None = None,
+) -> Asked:
+    """The place a message means, in order: a pressed button's key, the place words the NLU
+    found (``typed``) or a place named in ``text``, then the ``remembered`` key.
+
+    ``alone``: the whole message is a place (intent ``inform_place``); in any other sentence
+    only clear mentions count ("la gi" is a town, and also "là gì"), or a lower-case name that
+    is a place in the ``province`` Loa serves ("tam thanh co phong toa ko")."""
+    if pressed and (area := from_key(pressed)):
+        return Asked(area, (), area.name, unknown=False, said_now=True)
+    home = province_area(province)
+    home_province = home.units[0].code if home else None
+    said_typed = [t for t in typed if t.strip()]
+    text = text[: places.MAX_TEXT_LENGTH]
+    attempts = [*((t, False) for t in said_typed[:5]), (text, not alone)]
+    if not alone:
+        attempts.append((text, False))
+    for n, (words, strict) in enumerate(attempts):
+        candidates = read(words, prefer_province=province, strict=strict)
+        if n == len(attempts) - 1 and not alone:
+            candidates = [a for a in candidates if home_province in a.province_codes]
+        if candidates:
+            reading = pick(candidates, home_province=home_province)
+            said = candidates[0].said or words
+            return Asked(reading.area, reading.choices, said, unknown=False, said_now=True)
+    if said_typed:  # place words that name nothing Loa knows: not the remembered place either
+        return Asked(None, (), said_typed[0], unknown=True, said_now=False)
+    return Asked(from_key(remembered), (), None, unknown=False, said_now=False)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -23,8 +21,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot import text as vi
-from bot.content import areas, models
-from bot.content.models import (
+from bot import wording
+from bot.clock import as_day, end_of, start_of
+from bot.content import areas
+from bot.storage import content as models
+from bot.storage.content import (
     AreaLevel,
     Hotline,
     InfoItem,
@@ -36,7 +37,6 @@ from bot.content.models import (
     SupportScheme,
 )
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 FORMAT_VERSION = "1"
 DEMO = Path(__file__).resolve().parent / "demo" / "lang_son.yml"
 MAX_FILE_BYTES = 20_000_000  # a province's content is a few MB; 10,000 zones ≈ 3 MB
@@ -48,15 +48,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 When = date | datetime
 
 
-@cache
-def wording() -> dict[str, Any]:
-    path = Path(__file__).resolve().parent / "wording.yml"
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
-
-
-def _error(name: str, **values: Any) -> str:
-    return str(wording()["errors"][name]).format(**values)
+_error = wording.error
 
 
 class _Item(BaseModel):
@@ -341,17 +333,7 @@ def _check_areas(parsed: Parsed, prefer_province: str) -> list[str]:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _start(value: When) -> datetime:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=VIETNAM)).astimezone(UTC)
-    return datetime.combine(value, time(), VIETNAM).astimezone(UTC)
-
-
-def _end(value: When) -> datetime:
-    """An end date is the last day included: the item ends at midnight after it."""
-    if isinstance(value, datetime):
-        return _start(value)
-    return _start(value + timedelta(days=1))
+_start, _end = start_of, end_of
 
 
 def _source_ids(session: Session) -> dict[str, int]:
@@ -460,19 +442,12 @@ def _level(row: AreaLevel, item: LevelIn) -> None:
 # --- export --------------------------------------------------------------------------------
 
 
-def _day(value: datetime | None, *, end: bool = False) -> date | datetime | None:
-    """Back to a day when the time is midnight in Viet Nam (an end date: the day before)."""
-    if value is None:
-        return None
-    local = value.astimezone(VIETNAM)
-    if local.time() != time():
-        return local.replace(tzinfo=None)
-    return local.date() - timedelta(days=1) if end else local.date()
+_day = as_day
 
 
 def _area_text(province_code: int | None, commune_code: int | None, prefer: str) -> str:
     if province_code is None:
-        return str(wording()["whole_country"])
+        return wording.phrase("whole_country")
     key = f"c:{commune_code}" if commune_code else f"p:{province_code}"
     area = areas.from_key(key)
     if area is None:

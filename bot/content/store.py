@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot import text as vi
 from bot.content.areas import Area
-from bot.content.models import (
+from bot.places import Place
+from bot.storage.content import (
     ACTIVE,
     AreaLevel,
     Hotline,
@@ -23,7 +24,6 @@ from bot.content.models import (
     SupportGroup,
     SupportScheme,
 )
-from bot.places import Place
 
 # The models with a validity period (``_Valid``): one type for the helpers below.
 Valid = InfoItem | Hotline | SupportScheme | AreaLevel

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import String, Text
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from bot.storage.base import Base, UTCDateTime, utcnow
-from connectors.zalo_oa.tokens import Tokens
+from bot.clock import utcnow
+from bot.storage.base import Base, UTCDateTime
 
 
 class ChannelToken(Base):
@@ -24,33 +24,18 @@ class ChannelToken(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class DbTokenStore:
-    """A ``TokenStore`` in the database, seeded once from the settings' initial tokens."""
+def get(*, session: Session, channel: str) -> ChannelToken | None:
+    """The stored tokens of ``channel``, if any."""
+    return session.get(ChannelToken, channel)
 
-    def __init__(
-        self, *, sessions: sessionmaker[Session], channel: str, initial: Tokens | None
-    ) -> None:
-        self.sessions = sessions
-        self.channel = channel
-        self.initial = initial
 
-    def load(self) -> Tokens | None:
-        with self.sessions() as session:
-            row = session.get(ChannelToken, self.channel)
-            if row is None:
-                if self.initial is not None:
-                    self._write(session, self.initial)
-                return self.initial
-            return Tokens(row.access_token, row.refresh_token, row.expires_at.timestamp())
-
-    def save(self, tokens: Tokens) -> None:
-        with self.sessions() as session:
-            self._write(session, tokens)
-
-    def _write(self, session: Session, tokens: Tokens) -> None:
-        row = session.get(ChannelToken, self.channel) or ChannelToken(channel=self.channel)
-        row.access_token = tokens.access_token
-        row.refresh_token = tokens.refresh_token
-        row.expires_at = datetime.fromtimestamp(tokens.expires_at, UTC)
-        session.add(row)
-        session.commit()
+def put(
+    *, session: Session, channel: str, access_token: str, refresh_token: str, expires_at: datetime
+) -> None:
+    """Store (replace) the tokens of ``channel`` and commit: durable when this returns."""
+    row = session.get(ChannelToken, channel) or ChannelToken(channel=channel)
+    row.access_token = access_token
+    row.refresh_token = refresh_token
+    row.expires_at = expires_at
+    session.add(row)
+    session.commit()

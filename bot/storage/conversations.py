@@ -19,7 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from bot.storage.base import Base, UTCDateTime, utcnow
+from bot.clock import utcnow
+from bot.storage.base import Base, UTCDateTime
 
 # Message directions.
 INBOUND = "in"  # from a person to Loa

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.content.models import (
+from bot.storage.base import Base
+from bot.storage.channel_tokens import ChannelToken
+from bot.storage.content import (
     AreaLevel,
     Hotline,
     InfoItem,
@@ -13,8 +15,6 @@ from bot.content.models import (
     SupportGroup,
     SupportScheme,
 )
-from bot.storage.base import Base
-from bot.storage.channel_tokens import ChannelToken
 from bot.storage.conversations import ChannelAccount, Message, Person
 
 __all__ = [

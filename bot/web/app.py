@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from bot import settings as settings_module
-from bot import system_messages
+from bot import wording
 from bot.channels import build as build_channels
 from bot.gateway import Gateway
 from bot.outbox import Outbox
@@ -27,6 +27,7 @@ from bot.rasa_client import RasaClient
 from bot.storage import conversations as log
 from bot.storage.engine import sessions
 from bot.web import webhooks
+from bot.web.body import read_capped
 from bot.web.throttle import Throttle
 from connectors.webchat import inbound as webchat
 from connectors.zalo_oa import inbound as zalo_oa_inbound
@@ -34,11 +35,10 @@ from connectors.zalo_oa import inbound as zalo_oa_inbound
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-MAX_BODY_BYTES = 256 * 1024  # the web chat caps a message at 20,000 characters
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"detail": system_messages.text(message)}, status_code=status)
+    return JSONResponse({"detail": wording.system(message)}, status_code=status)
 
 
 def _reply_json(message: log.Message) -> dict[str, Any]:
@@ -117,11 +117,8 @@ def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
 
     @app.post("/api/chat/messages")
     async def post_message(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _error(413, "web_too_long")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        raw = await read_capped(request)
+        if raw is None:
             return _error(413, "web_too_long")
         try:
             incoming = webchat.parse(_json(raw))

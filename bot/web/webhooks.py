@@ -18,13 +18,12 @@ from fastapi.responses import JSONResponse, Response
 
 from bot.channels import Channels
 from bot.gateway import Gateway
+from bot.web.body import read_capped
 from bot.web.throttle import Throttle
 from connectors.base import ChannelEvent, IncomingMessage
 from connectors.telegram import inbound as telegram
 from connectors.zalo_bot import inbound as zalo_bot
 from connectors.zalo_oa import inbound as zalo_oa
-
-MAX_BODY_BYTES = 256 * 1024  # real updates are a few KB; a 1 MB body is refused
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def router(
     ) -> Response:
         if not channels.on(channel):
             return _status(404, "channel off")
-        raw = await _body(request)
+        raw = await read_capped(request)
         if raw is None:
             return _status(413, "body too large")
         if not verify(raw):
@@ -72,10 +71,7 @@ def router(
             gateway.notify_throttled(account_id)
         elif isinstance(incoming, IncomingMessage):
             _background(tasks, gateway.answer_account(account_id))
-            if channel == telegram.CHANNEL and incoming.data.get("callback_query_id"):
-                _background(
-                    tasks, _answer_callback(channels, str(incoming.data["callback_query_id"]))
-                )
+            _background(tasks, channels.senders[channel].acknowledge(incoming))
         return _status(200, "ok")
 
     @api.post("/webhooks/telegram")
@@ -108,18 +104,6 @@ def router(
     return api
 
 
-async def _body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY_BYTES:
-            return None
-    return raw
-
-
 def _status(code: int, detail: str) -> JSONResponse:
     return JSONResponse({"ok": 200 <= code < 300, "detail": detail}, status_code=code)
 
@@ -137,12 +121,3 @@ def _finished(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], No
             logger.error("background work failed", exc_info=task.exception())
 
     return done
-
-
-async def _answer_callback(channels: Channels, callback_query_id: str) -> None:
-    """Stop the button's loading spinner in the Telegram app."""
-    if channels.telegram_bot is not None:
-        try:
-            await channels.telegram_bot.answer_callback_query(callback_query_id)
-        except Exception as exc:  # cosmetic: never worth more than a log line
-            logger.info("answerCallbackQuery failed: %s", exc)

@@ -6,7 +6,6 @@ X-Telegram-Bot-Api-Secret-Token) and https://core.telegram.org/bots/api#update.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
@@ -22,6 +21,7 @@ from connectors.base import (
     ChannelEvent,
     IncomingMessage,
 )
+from connectors.http import secret_matches
 
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -33,8 +33,7 @@ logger = logging.getLogger(__name__)
 
 def verify(headers: Any, secret: str) -> bool:
     """Whether the request carries our webhook secret (constant-time compare)."""
-    given = headers.get(SECRET_HEADER, "")
-    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+    return secret_matches(headers, SECRET_HEADER, secret)
 
 
 def parse(data: Any) -> IncomingMessage | ChannelEvent | None:

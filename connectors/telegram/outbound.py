@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
+from telegram.request import BaseRequest
 
-from connectors.base import OutgoingMessage, SendResult
+from connectors.base import IncomingMessage, OutgoingMessage, SendResult
+from connectors.http import NEVER_SENT
 
 MAX_TEXT_LENGTH = 4096  # sendMessage text, 1-4096 characters after entity parsing
 MAX_CAPTION_LENGTH = 1024  # sendPhoto caption
@@ -24,6 +25,11 @@ CHAT_INTERVAL = 1.0  # about one message per second in one chat (FAQ)
 _UNREACHABLE = ("chat not found", "user not found", "peer_id_invalid")
 
 logger = logging.getLogger(__name__)
+
+
+def make_bot(token: str, api_base_url: str, *, request: BaseRequest | None = None) -> Bot:
+    """A PTB ``Bot`` for ``token`` at ``api_base_url``: the real API's root, or a fake's."""
+    return Bot(token, base_url=f"{api_base_url.rstrip('/')}/bot", request=request)
 
 
 class TelegramChannel:
@@ -58,7 +64,7 @@ class TelegramChannel:
             return SendResult(ok=False, reachable=not gone, error=str(exc))
         except TimedOut as exc:
             # A connect timeout never reached Telegram; a read timeout may have delivered it.
-            never_sent = isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+            never_sent = isinstance(exc.__cause__, NEVER_SENT)
             return SendResult(
                 ok=False, retryable=never_sent, uncertain=not never_sent, error=str(exc)
             )
@@ -68,6 +74,16 @@ class TelegramChannel:
         except TelegramError as exc:  # NetworkError: 5xx or the connection failed
             return SendResult(ok=False, retryable=True, error=str(exc))
         return SendResult(ok=True, channel_message_id=str(sent.message_id))
+
+    async def acknowledge(self, message: IncomingMessage) -> None:
+        """Stop a pressed button's loading spinner in the Telegram app."""
+        callback_query_id = message.data.get("callback_query_id")
+        if not callback_query_id:
+            return
+        try:
+            await self.bot.answer_callback_query(str(callback_query_id))
+        except Exception as exc:  # cosmetic: never worth more than a log line
+            logger.info("answerCallbackQuery failed: %s", exc)
 
 
 def keyboard(message: OutgoingMessage) -> InlineKeyboardMarkup | None:

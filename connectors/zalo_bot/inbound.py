@@ -6,11 +6,11 @@ message.text.received, message.image.received, message.sticker.received…).
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
 from connectors.base import IMAGE, OTHER, STICKER, TEXT, IncomingMessage
+from connectors.http import secret_matches
 
 CHANNEL = "zalo_bot"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
@@ -26,8 +26,7 @@ logger = logging.getLogger(__name__)
 
 def verify(headers: Any, secret: str) -> bool:
     """Whether the request carries our webhook secret (constant-time compare)."""
-    given = headers.get(SECRET_HEADER, "")
-    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+    return secret_matches(headers, SECRET_HEADER, secret)
 
 
 def parse(data: Any) -> IncomingMessage | None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from connectors.base import OutgoingMessage, SendResult
+from connectors.base import IncomingMessage, OutgoingMessage, SendResult
+from connectors.http import failed_request
 
 MAX_TEXT_LENGTH = 2000  # sendMessage text
 PER_SECOND = 20  # undocumented; kept well under Telegram's 30/s
@@ -41,10 +42,8 @@ class ZaloBotChannel:
         try:
             response = await self.client.post(f"{self.url}/{method}", json=body, timeout=15)
             answer: dict[str, Any] = response.json()
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return SendResult(ok=False, retryable=True, error=repr(exc))
         except httpx.HTTPError as exc:
-            return SendResult(ok=False, uncertain=True, error=repr(exc))
+            return failed_request(exc)
         except ValueError:
             return SendResult(ok=False, retryable=True, error=f"HTTP {response.status_code}")
         if answer.get("ok"):
@@ -61,6 +60,9 @@ class ZaloBotChannel:
                 ok=False, retryable=True, retry_after=60 if status == 401 else None, error=error
             )
         return SendResult(ok=False, reachable=status != 403, error=error)
+
+    async def acknowledge(self, message: IncomingMessage) -> None:
+        """Nothing to do once a message is stored."""
 
 
 def _with_choices(message: OutgoingMessage) -> str:

@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from connectors.base import OutgoingMessage, SendResult
+from connectors.base import IncomingMessage, OutgoingMessage, SendResult
+from connectors.http import failed_request
 from connectors.zalo_oa.tokens import TokenRefreshFailed, ZaloTokens
 
 MAX_TEXT_LENGTH = 2000  # consultation text limit (tin tư vấn dạng văn bản)
@@ -54,10 +55,8 @@ class ZaloOAChannel:
                 answer = await self._post(token, body)
         except TokenRefreshFailed as exc:
             return SendResult(ok=False, retryable=True, retry_after=300, error=str(exc))
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return SendResult(ok=False, retryable=True, error=repr(exc))
-        except httpx.HTTPError as exc:  # sent, but no answer: it may have arrived
-            return SendResult(ok=False, uncertain=True, error=repr(exc))
+        except httpx.HTTPError as exc:
+            return failed_request(exc)
         except ValueError as exc:  # a 5xx page from a proxy, not Zalo's JSON
             return SendResult(ok=False, retryable=True, error=f"unreadable answer: {exc}")
         return _result(answer)
@@ -70,6 +69,9 @@ class ZaloOAChannel:
             raise ValueError(f"HTTP {response.status_code}")
         answer: dict[str, Any] = response.json()
         return answer
+
+    async def acknowledge(self, message: IncomingMessage) -> None:
+        """Nothing to do once a message is stored."""
 
 
 def window(last_inbound_at: datetime | None, now: datetime) -> str:

@@ -184,8 +184,8 @@ def test_a_channel_that_is_off_answers_404(database_url, session_factory) -> Non
 
 
 def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(app: Rig) -> None:
-    from bot import system_messages
-    from tests.fakes.telegram import update_message
+    from bot import wording
+    from testkit.fakes.telegram import update_message
 
     for i in range(25):
         app.post("/webhooks/telegram", update_message(2000 + i, 777, f"spam {i}"), GOOD_TG)
@@ -195,7 +195,7 @@ def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(app: Ri
     with app.sessions() as s:
         inbound = s.scalars(select(log.Message).where(log.Message.direction == log.INBOUND)).all()
         notices = s.scalars(
-            select(log.Message.text).where(log.Message.text == system_messages.text("too_fast"))
+            select(log.Message.text).where(log.Message.text == wording.system("too_fast"))
         ).all()
     assert len(inbound) == 26  # every message is kept
     assert len(notices) == 1  # one polite notice, not one per message

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import io
-from bot.content.models import AreaLevel, LockdownZone, SupportScheme
+from bot.storage.content import AreaLevel, LockdownZone, SupportScheme
 from bot.storage.models import Base
 
 DATABASES = ("sqlite", "postgresql")

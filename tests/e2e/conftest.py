@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit.fakes import telegram as tg
+from testkit.fakes import zalo_oa as oa
+from testkit.fakes.server import free_port, serve
 from tests.channels_rig import channel_env
-from tests.fakes import telegram as tg
-from tests.fakes import zalo_oa as oa
-from tests.fakes.server import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 

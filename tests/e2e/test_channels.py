@@ -7,11 +7,11 @@ import json
 import httpx
 import pytest
 
+from testkit.fakes import telegram as tg
+from testkit.fakes import zalo_oa as oa
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.conftest import ChannelFakes, RunningStack
 from tests.e2e.test_stack import response_texts
-from tests.fakes import telegram as tg
-from tests.fakes import zalo_oa as oa
 
 pytestmark = pytest.mark.slow
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from bot import system_messages
+from bot import wording
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.slow
@@ -149,7 +149,7 @@ def test_content_changed_in_the_database_is_answered_at_once(
 
     from sqlalchemy import select
 
-    from bot.content.models import LockdownZone, Source
+    from bot.storage.content import LockdownZone, Source
     from bot.storage.engine import sessions
 
     url = f"sqlite:///{stack.output.parent / 'loa.db'}"
@@ -167,11 +167,11 @@ def test_content_changed_in_the_database_is_answered_at_once(
 
 
 BAD_INPUT = [
-    ("empty", "", system_messages.text("empty")),
-    ("whitespace", "   \n  ", system_messages.text("empty")),
-    ("emoji only", "😷😷🙏", system_messages.text("no_words")),
-    ("control characters", "\x00\x01\x02", system_messages.text("empty")),
-    ("10,000 characters", "tôi bị sốt " * 1000, system_messages.text("trimmed")),
+    ("empty", "", wording.system("empty")),
+    ("whitespace", "   \n  ", wording.system("empty")),
+    ("emoji only", "😷😷🙏", wording.system("no_words")),
+    ("control characters", "\x00\x01\x02", wording.system("empty")),
+    ("10,000 characters", "tôi bị sốt " * 1000, wording.system("trimmed")),
     ("HTML", "<script>alert('x')</script>", None),
     ("mixed scripts", "tôi bị sốt 发烧 fever лихорадка", None),
     ("NUL inside", "tôi bị\x00 sốt", None),

@@ -12,8 +12,8 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
-from tests.fakes.server import serve
-from tests.fakes.telegram import (
+from testkit.fakes.server import serve
+from testkit.fakes.telegram import (
     TOKEN,
     FakeTelegram,
     update_callback,

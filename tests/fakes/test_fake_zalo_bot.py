@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from tests.fakes.server import serve
-from tests.fakes.zalo_bot import TOKEN, FakeZaloBot, event_text
+from testkit.fakes.server import serve
+from testkit.fakes.zalo_bot import TOKEN, FakeZaloBot, event_text
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.fakes.server import serve
-from tests.fakes.zalo_oa import (
+from testkit.fakes.server import serve
+from testkit.fakes.zalo_oa import (
     ACCESS_TOKEN,
     APP_ID,
     APP_SECRET,

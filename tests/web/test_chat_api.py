@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from bot import settings as settings_module
-from bot import system_messages
+from bot import wording
 from bot.web.app import create_app
-from tests.fakes.rasa import FakeRasa
-from tests.fakes.server import serve
+from testkit.fakes.rasa import FakeRasa
+from testkit.fakes.server import serve
 
 SENDER = str(uuid.uuid4())
 
@@ -88,7 +88,7 @@ def test_bad_bodies_get_a_clear_answer(
     )
     assert response.status_code == status
     if detail:
-        assert response.json() == {"detail": system_messages.text(detail)}
+        assert response.json() == {"detail": wording.system(detail)}
 
 
 def test_a_flood_from_one_sender_is_throttled_politely(app_url: str) -> None:
@@ -101,7 +101,7 @@ def test_a_flood_from_one_sender_is_throttled_politely(app_url: str) -> None:
     other = post(app_url, {"sender": str(uuid.uuid4()), "message_id": "o", "text": "xin chào"})
     assert other.status_code == 200  # other people are unaffected
     limited = post(app_url, {"sender": SENDER, "message_id": "f99", "text": "spam"})
-    assert limited.json() == {"detail": system_messages.text("web_too_fast")}
+    assert limited.json() == {"detail": wording.system("web_too_fast")}
 
 
 def test_replies_made_later_are_fetched_by_polling(
@@ -111,7 +111,7 @@ def test_replies_made_later_are_fetched_by_polling(
     [busy] = post(app_url, {"sender": SENDER, "message_id": "p1", "text": "hết gạo"}).json()[
         "replies"
     ]
-    assert busy["text"] == system_messages.text("busy")
+    assert busy["text"] == wording.system("busy")
     fake_rasa[0].mode = "ok"
     import time
 

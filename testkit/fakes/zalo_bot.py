@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.telegram import read_params
+from testkit.fakes.telegram import read_params
 
 TOKEN = "2000000001:TEST-zalo-bot-secret"
 SENDS = {"sendMessage", "sendPhoto", "sendSticker"}

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.telegram import maybe_json, read_params
+from testkit.fakes.telegram import maybe_json, read_params
 
 APP_ID = "1234567890123456789"
 APP_SECRET = "TEST-app-secret"

@@ -1,4 +1,5 @@
-"""The channels that are on (a token is set), with their rate limiters, built from settings."""
+"""The channel wiring: the channels that are on (a token is set), with their rate limiters and
+the Zalo OA token store, built from settings."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.channels.tokens import DbTokenStore
 from bot.settings import Settings
-from bot.storage.channel_tokens import DbTokenStore
 from connectors.base import Channel
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram
@@ -27,7 +27,6 @@ INITIAL_TOKEN_LIFETIME = 3600  # seconds: a token from the settings is refreshed
 class Channels:
     senders: dict[str, Channel] = field(default_factory=dict)
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
-    telegram_bot: Bot | None = None
 
     @property
     def text_limits(self) -> dict[str, int]:
@@ -44,12 +43,11 @@ def build(
     channels = Channels()
     s = settings
     if s.telegram_bot_token:
-        bot = Bot(
+        bot = telegram.make_bot(
             s.telegram_bot_token,
-            base_url=f"{s.telegram_api_base_url.rstrip('/')}/bot",
+            s.telegram_api_base_url,
             request=HTTPXRequest(connection_pool_size=64, connect_timeout=5, read_timeout=15),
         )
-        channels.telegram_bot = bot
         _add(
             channels, telegram.TelegramChannel(bot), telegram.PER_SECOND, telegram.CHAT_INTERVAL, s
         )

@@ -1,4 +1,4 @@
-"""What the bot answers from: documents, situations, info, hotlines, schemes, zones, levels.
+"""Content tables: documents, situations, info, hotlines, schemes, zones, levels.
 
 Every item names its source document and the area it applies to: ``province_code`` and
 ``commune_code`` both NULL = the whole country; a province; or one commune-level unit (codes of

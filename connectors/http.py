@@ -1,0 +1,27 @@
+"""What the channels' HTTP sides share: the webhook secret-header check and the meaning of a
+failed request for the message it carried."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import httpx
+
+from connectors.base import SendResult
+
+# Failures before the request left: the channel certainly did not get the message.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def secret_matches(headers: Any, header: str, secret: str) -> bool:
+    """Whether ``header`` carries our webhook ``secret`` (constant-time; no secret: never)."""
+    given = headers.get(header, "")
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+def failed_request(exc: httpx.HTTPError) -> SendResult:
+    """A request that got no answer: retry it if it never left, else it may have arrived."""
+    if isinstance(exc, NEVER_SENT):
+        return SendResult(ok=False, retryable=True, error=repr(exc))
+    return SendResult(ok=False, uncertain=True, error=repr(exc))
