@@ -23,7 +23,7 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 	$(PYTHON310) -m venv $(RASA_VENV) && $(RASA_VENV)/bin/pip install -q --upgrade pip wheel && $(RASA_VENV)/bin/pip install -q -r requirements-rasa.txt
 	@touch $@
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed ## create both environments (app: Python ≥3.11, Rasa: 3.10)
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## create both environments (app: Python ≥3.12, Rasa: 3.10)
 
 run: setup ## start Rasa, the action server and the app on 127.0.0.1 (Ctrl-C stops all)
 	$(PY) -m bot.cli run
@@ -36,8 +36,9 @@ test: setup ## the whole suite: unit, rasa data validate, conversation stories, 
 	$(PY) -m bot.cli train
 	$(PY) -m pytest
 
-lint: setup ## ruff and mypy
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy bot connectors actions
+lint: setup ## ruff, mypy and the import-layer check
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy bot connectors actions testkit
+	$(PY) scripts/check_layers.py
 
 bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and parse latency
 	$(PY) -m bot.cli train

@@ -1,4 +1,4 @@
-"""Rasa over HTTP: the REST channel for conversations, /model/parse for NLU only."""
+"""Rasa over HTTP: the REST channel, one conversation turn at a time."""
 
 from __future__ import annotations
 
@@ -37,15 +37,6 @@ class RasaClient:
             return [_outgoing(item) for item in response.json()]
         except (ValueError, TypeError, AttributeError) as exc:
             raise RasaUnavailable(f"rasa answered something unreadable: {exc!r}") from exc
-
-    async def parse(self, text: str) -> dict[str, Any]:
-        """NLU only: intent, confidence and entities of ``text``."""
-        response = await self.client.post(
-            f"{self.base_url}/model/parse", json={"text": text}, timeout=self.timeout
-        )
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
-        return result
 
 
 def _outgoing(item: dict[str, Any]) -> OutgoingMessage:

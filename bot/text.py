@@ -1,7 +1,7 @@
 """Vietnamese text handling: NFC, tone-mark placement, accent folding, chat abbreviations.
 
 Standard library only and Python 3.10-safe: the Rasa server (Python 3.10) imports this module
-through ``bot.assistant.vi_tokenizer``; the app (Python >= 3.11) imports it too.
+through ``bot.assistant.vi_tokenizer``; the app (Python >= 3.12) imports it too.
 """
 
 from __future__ import annotations

@@ -250,23 +250,6 @@ async def test_zalo_window_closed_on_their_side_means_unreachable(setup: Setup) 
         assert s.scalars(select(log.ChannelAccount.reachable)).one() is False
 
 
-@pytest.mark.parametrize(
-    ("ago", "state"),
-    [
-        (timedelta(hours=1), "free"),
-        (timedelta(hours=47), "free"),
-        (timedelta(days=3), "billed"),
-        (timedelta(days=8), "closed"),
-    ],
-)
-def test_zalo_window(ago: timedelta, state: str) -> None:
-    from connectors.zalo_oa.outbound import window
-
-    now = datetime.now(UTC)
-    assert window(now - ago, now) == state
-    assert window(None, now) == "closed"
-
-
 async def test_zalo_buttons_beyond_five_are_listed_in_the_text(setup: Setup) -> None:
     titles = [f"Mục {i}" for i in range(7)]
     with setup.sessions() as s:

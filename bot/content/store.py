@@ -197,28 +197,6 @@ def levels(*, session: Session, area: Area | None, at: datetime) -> list[UnitLev
     return result
 
 
-def history(
-    *, session: Session, province_code: int | None, commune_code: int | None
-) -> list[AreaLevel]:
-    """Every level an area has had, newest first (the officer's record)."""
-    return list(
-        session.scalars(
-            select(AreaLevel)
-            .where(
-                AreaLevel.province_code.is_(None)
-                if province_code is None
-                else AreaLevel.province_code == province_code
-            )
-            .where(
-                AreaLevel.commune_code.is_(None)
-                if commune_code is None
-                else AreaLevel.commune_code == commune_code
-            )
-            .order_by(AreaLevel.valid_from.desc())
-        )
-    )
-
-
 def situations(*, session: Session) -> list[Situation]:
     return list(session.scalars(select(Situation).order_by(Situation.level)))
 

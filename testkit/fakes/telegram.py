@@ -43,7 +43,8 @@ async def read_params(request: Request) -> dict[str, Any]:
         # python-multipart is not installed; the stdlib MIME parser reads form-data fine.
         head = f"Content-Type: {ctype}\r\n\r\n".encode()
         for part in BytesParser(policy=HTTP).parsebytes(head + body).iter_parts():
-            data, filename = part.get_payload(decode=True) or b"", part.get_filename()
+            payload, filename = part.get_payload(decode=True) or b"", part.get_filename()
+            data = payload if isinstance(payload, bytes) else str(payload).encode()
             value = {"filename": filename, "size": len(data)} if filename else data.decode()
             params[str(part.get_param("name", header="content-disposition"))] = value
     elif "x-www-form-urlencoded" in ctype:

@@ -37,7 +37,9 @@ def _error(status: int, description: str, retry_after: int | None = None) -> Ans
 
 def event_text(chat_id: str, text: str, message_id: str, *, display_name: str = "An") -> dict:
     """A ``message.text.received`` webhook body as the Zalo Bot platform POSTs it."""
-    message = {"from": {"id": chat_id, "display_name": display_name, "is_bot": False}}
+    message: dict[str, object] = {
+        "from": {"id": chat_id, "display_name": display_name, "is_bot": False}
+    }
     message.update(chat={"id": chat_id, "chat_type": "PRIVATE"}, text=text)
     message.update(message_id=message_id, date=_now_ms())
     return {"event_name": "message.text.received", "message": message}

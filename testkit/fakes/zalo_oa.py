@@ -45,7 +45,11 @@ def sign_event(app_id: str, raw_body: bytes, timestamp: str, secret_key: str) ->
 def user_send_text(user_id: str, text: str, *, app_id: str = APP_ID, oa_id: str = OA_ID) -> dict:
     """A ``user_send_text`` webhook event as Zalo POSTs it (timestamp: milliseconds, a string)."""
     message = {"text": text, "msg_id": secrets.token_hex(16)}
-    event = {"app_id": app_id, "event_name": "user_send_text", "user_id_by_app": user_id}
+    event: dict[str, object] = {
+        "app_id": app_id,
+        "event_name": "user_send_text",
+        "user_id_by_app": user_id,
+    }
     event.update(sender={"id": user_id}, recipient={"id": oa_id}, message=message)
     return {**event, "timestamp": str(int(time.time() * 1000))}
 
