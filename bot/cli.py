@@ -140,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     content_actions.add_parser("demo", help="load the Lạng Sơn demo content")
     content.set_defaults(func=content_command)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except settings_module.SettingsError as exc:  # a bad environment variable, named
+        print(f"Loa cannot start: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
