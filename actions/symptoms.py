@@ -28,13 +28,7 @@ class ActionTellSymptoms(PlaceAction):
 
 
 def thresholds() -> Thresholds:
-    s = settings()
-    return Thresholds(
-        spo2_below=s.triage_spo2_below,
-        spo2_below_at_risk=s.triage_spo2_below_at_risk,
-        breaths_above=s.triage_breaths_above,
-        breaths_above_at_risk=s.triage_breaths_above_at_risk,
-    )
+    return Thresholds.from_settings(settings())
 
 
 def advice(session: Session, triage: Triage, area: Area | None) -> list[Message]:

@@ -1,4 +1,4 @@
-"""bot/content/triage.py: danger signs, risk groups and readings in chat as people type it."""
+"""bot/content/triage/: danger signs, risk groups and readings in chat as people type it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import yaml
 
 from bot.content import triage
 from bot.content.triage import EMERGENCY, HOME_CARE, URGENT, Thresholds, assess
+from bot.settings import Settings
 from bot.text import fold
 
 
@@ -280,8 +281,28 @@ def test_fever_medicine_from_38_5() -> None:
 
 def test_thresholds_can_be_changed() -> None:
     assert assess("spo2 95").level == EMERGENCY
-    assert assess("spo2 95", Thresholds(spo2_below=94)).level == HOME_CARE
-    assert assess("nhịp thở 24", Thresholds(breaths_above=23)).level == EMERGENCY
+    assert (
+        assess("spo2 95", Thresholds.from_settings(Settings(triage_spo2_below=94))).level
+        == HOME_CARE
+    )
+    assert (
+        assess("nhịp thở 24", Thresholds.from_settings(Settings(triage_breaths_above=23))).level
+        == EMERGENCY
+    )
+
+
+def test_default_thresholds_are_the_settings_defaults() -> None:
+    defaults = Settings()
+    assert assess("spo2 95").thresholds == Thresholds.from_settings(defaults)
+    limits = assess("ho").thresholds
+    assert (limits.spo2_below, limits.spo2_below_at_risk) == (
+        defaults.triage_spo2_below,
+        defaults.triage_spo2_below_at_risk,
+    )
+    assert (limits.breaths_above, limits.breaths_above_at_risk) == (
+        defaults.triage_breaths_above,
+        defaults.triage_breaths_above_at_risk,
+    )
 
 
 def test_worst_reading_wins() -> None:
