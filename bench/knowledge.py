@@ -1,4 +1,4 @@
-"""Place-resolution accuracy on the test table; action latency with 10,000 zones, 1,000 schemes."""
+"""Place-reading accuracy on the testkit table; action latency with 10,000 zones, 1,000 schemes."""
 
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ from sqlalchemy import and_, func, or_, select
 from bench.common import latency_summary
 from bot import places
 from bot.content import io
+from bot.places.index import load_index
 from bot.storage import content as models
 from bot.storage.content import LockdownZone, SchemeGroup, Source, SupportGroup, SupportScheme
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
 from testkit.fakes.server import free_port
-from tests.test_places import CASES, SENTENCES, _check, test_find_places
+from testkit.place_table import CASES, SENTENCES, check, check_found
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "knowledge.json"
@@ -68,7 +69,7 @@ def place_accuracy() -> dict[str, Any]:
     failing: list[dict[str, str]] = []
     for label, text, expected in CASES:
         try:
-            _check(places.resolve(text), expected)
+            check(places.resolve(text), expected)
         except AssertionError as exc:
             failing.append({"label": label, "text": text[:200], "error": str(exc)[:300]})
     timings: list[float] = []
@@ -83,7 +84,7 @@ def place_accuracy() -> dict[str, Any]:
     sentence_timings: list[float] = []
     for sentence, expected_found in SENTENCES:
         try:
-            test_find_places(sentence, expected_found)
+            check_found(places.find_places(sentence), expected_found)
         except AssertionError as exc:
             sentence_failing.append({"text": sentence, "error": str(exc)[:300]})
     for _ in range(RESOLVE_ROUNDS):
@@ -120,7 +121,7 @@ def place_accuracy() -> dict[str, Any]:
 
 def print_places(result: dict[str, Any]) -> None:
     print(
-        f"\nPlace resolution on tests/test_places.py (index built in {result['index_build_s']} s)"
+        f"\nPlace resolution on testkit/place_table.py (index built in {result['index_build_s']} s)"
     )
     print("| table | cases | correct | accuracy % | target | met | p50 ms | p95 ms | max ms |")
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
@@ -150,7 +151,7 @@ def load_content(url: str) -> dict[str, Any]:
         if source_id is None:
             source_id = s.scalar(select(Source.id).order_by(Source.id))
         group_keys = list(s.scalars(select(SupportGroup.key).order_by(SupportGroup.position)))
-        ix = places._index()
+        ix = load_index()
         lang_son = [p.code for p in places.units_in(LANG_SON)]
         others = [p for p in ix.communes.values() if p.province_code != LANG_SON]
         rng.shuffle(others)

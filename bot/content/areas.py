@@ -55,23 +55,18 @@ def from_key(key: str | None) -> Area | None:
     return Area(key, units, old_name) if units else None
 
 
-# Words after which a name is meant as a place: ở, tại, thuộc, khu, chốt, về, đến, lên ("tu"
-# is not one: "từ" and "tự", as in "tư vấn từ xa", fold alike).
-_BEFORE_PLACE = frozenset({"o", "tai", "thuoc", "khu", "chot", "ve", "den", "len"})
-
-
 def _clear(found: places.Resolution, text: str) -> bool:
     """A mention that is a place in any sentence: it has a unit word ("xã Đồng Đăng"), follows
     "ở", "tại"…, names a province, is written as a name, or is three words or longer. "la gi",
     "dong kinh" (động kinh: epilepsy) or "trung thu" are names too, but seldom meant so."""
     words = vi.words(vi.fold(found.text))
-    starts_with_unit = any(tuple(words[: len(unit)]) == unit for unit in places.UNIT_WORDS)
+    starts_with_unit = any(tuple(words[: len(unit)]) == unit for unit in places.unit_words())
     before = vi.words(vi.fold(text[: max(text.find(found.text), 0)]))[-1:]
     provinces = all(m.place.level == "province" for m in found.matches)
     named = found.text.istitle()  # typed as a name: "Kỳ Lừa", "Đồng Đăng" (not "Trung thu")
     return (
         starts_with_unit
-        or bool(set(before) & _BEFORE_PLACE)
+        or bool(set(before) & places.before_place())  # ở, tại, thuộc, về… (words.yml)
         or provinces
         or named
         or len(words) >= 3
