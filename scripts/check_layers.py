@@ -89,7 +89,7 @@ def problem(importer: str, target: str) -> str | None:
     """Why ``importer`` may not import ``target``; None when it may."""
     top, target_top = importer.split(".")[0], target.split(".")[0]
     ours = (*PRODUCT_ROOTS, *TOOL_ROOTS)
-    if target_top not in ours or top == target_top and top in TOOL_ROOTS:
+    if target_top not in ours or (top == target_top and top in TOOL_ROOTS):
         return None
     if top in TOOL_ROOTS:
         if target_top in ("tests", "bench") and target_top != top:
