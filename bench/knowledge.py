@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, or_, select
 
 from bench.common import latency_summary
 from bot import places
-from bot.content import io
+from bot.content import files
 from bot.places.index import load_index
 from bot.storage import content as models
 from bot.storage.content import LockdownZone, SchemeGroup, Source, SupportGroup, SupportScheme
@@ -140,12 +140,12 @@ def print_places(result: dict[str, Any]) -> None:
 
 def load_content(url: str) -> dict[str, Any]:
     """The demo content (or the test fixture), then the generated zones and schemes."""
-    path = io.DEMO if io.DEMO.exists() else FIXTURE
+    path = files.DEMO if files.DEMO.exists() else FIXTURE
     rng = random.Random(2025)
     now = datetime.now(UTC)
     started = time.perf_counter()
     with sessions(url).begin() as s:
-        io.load(io.read_file(path), session=s, prefer_province=PROVINCE)
+        files.load(files.read_file(path), session=s, prefer_province=PROVINCE)
     with sessions(url).begin() as s:
         source_id = s.scalar(select(Source.id).where(Source.demo.is_(True)).order_by(Source.id))
         if source_id is None:
@@ -511,7 +511,7 @@ def main() -> int:
         upgrade(url)
         content = load_content(url)
         if content["demo_file_missing"]:
-            print(f"\n{io.DEMO.relative_to(ROOT)} does not exist: loaded {FIXTURE.name} instead")
+            print(f"\n{files.DEMO.relative_to(ROOT)} does not exist: loaded {FIXTURE.name} instead")
         report["content"] = content
         report["actions"] = action_latency(url, tmp, content)
     print_actions(report["actions"], content)

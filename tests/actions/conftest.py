@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
-from bot.content import io
+from bot.content import files
 from bot.storage.engine import sessions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ SMALL = ROOT / "tests" / "fixtures" / "content" / "small.yml"
 def content_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The small content file loaded, and the actions pointed at this database."""
     with sessions(database_url).begin() as session:
-        io.load(io.read_file(SMALL), session=session, prefer_province="Lạng Sơn")
+        files.load(files.read_file(SMALL), session=session, prefer_province="Lạng Sơn")
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("LOA_PROVINCE", "Lạng Sơn")
     common.settings.cache_clear()

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content import areas, io, store
+from bot.content import areas, files, store
 from bot.storage.content import AreaLevel
-from tests.content.test_io import HOME, small
+from tests.content.test_files import HOME, small
 
 DATABASES = ("sqlite", "postgresql")
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -20,7 +20,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 @pytest.fixture
 def loaded(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     with session_factory.begin() as session:
-        io.load(small(), session=session, prefer_province=HOME)
+        files.load(small(), session=session, prefer_province=HOME)
     return session_factory
 
 

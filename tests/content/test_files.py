@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.content import io
+from bot.content import files
 from bot.storage.content import AreaLevel, LockdownZone, SupportScheme
 from bot.storage.models import Base
 
@@ -24,7 +24,7 @@ HOME = "Lạng Sơn"
 
 
 def small() -> dict[str, Any]:
-    return io.read_file(SMALL)
+    return files.read_file(SMALL)
 
 
 def counts(session: Session) -> dict[str, int]:
@@ -37,7 +37,7 @@ def counts(session: Session) -> dict[str, int]:
 
 def test_the_demo_file_is_valid_and_loads(session_factory: sessionmaker[Session]) -> None:
     with session_factory.begin() as session:
-        saved = io.load(io.read_file(io.DEMO), session=session, prefer_province=HOME)
+        saved = files.load(files.read_file(files.DEMO), session=session, prefer_province=HOME)
     assert saved["situations"] == 5 and saved["zones"] >= 5 and saved["schemes"] >= 8
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(AreaLevel)) >= 4
@@ -45,28 +45,28 @@ def test_the_demo_file_is_valid_and_loads(session_factory: sessionmaker[Session]
 
 def test_export_then_import_gives_the_same_file(session_factory: sessionmaker[Session]) -> None:
     with session_factory.begin() as session:
-        io.load(small(), session=session, prefer_province=HOME)
+        files.load(small(), session=session, prefer_province=HOME)
     with session_factory() as session:
-        first = io.to_yaml(io.dump(session=session, prefer_province=HOME))
+        first = files.to_yaml(files.dump(session=session, prefer_province=HOME))
     with session_factory.begin() as session:  # again over itself: updates, nothing doubled
         before = counts(session)
-        io.load(yaml.safe_load(first), session=session, prefer_province=HOME)
+        files.load(yaml.safe_load(first), session=session, prefer_province=HOME)
         assert counts(session) == before
-        assert io.to_yaml(io.dump(session=session, prefer_province=HOME)) == first
+        assert files.to_yaml(files.dump(session=session, prefer_province=HOME)) == first
 
 
 def test_an_edit_updates_in_place_and_replace_removes(
     session_factory: sessionmaker[Session],
 ) -> None:
     with session_factory.begin() as session:
-        io.load(small(), session=session, prefer_province=HOME)
+        files.load(small(), session=session, prefer_province=HOME)
     edited = {"version": "1", "zones": copy.deepcopy(small()["zones"][:1])}
     edited["zones"][0]["name"] = "Tổ dân phố 5 (mở rộng)"
     with session_factory.begin() as session:
-        io.load(edited, session=session, prefer_province=HOME)
+        files.load(edited, session=session, prefer_province=HOME)
         assert session.scalar(select(func.count()).select_from(LockdownZone)) == 5
     with session_factory.begin() as session:
-        saved = io.load(edited, session=session, prefer_province=HOME, replace=True)
+        saved = files.load(edited, session=session, prefer_province=HOME, replace=True)
         assert saved["-zones"] == 4
         names = list(session.scalars(select(LockdownZone.name)))
         assert names == ["Tổ dân phố 5 (mở rộng)"]
@@ -147,8 +147,8 @@ def test_a_bad_file_is_refused_whole_with_a_clear_error(
 ) -> None:
     with session_factory() as session:
         before = counts(session)
-    with pytest.raises(io.ContentError) as refused, session_factory.begin() as session:
-        io.load(_broken(change), session=session, prefer_province=HOME)
+    with pytest.raises(files.ContentError) as refused, session_factory.begin() as session:
+        files.load(_broken(change), session=session, prefer_province=HOME)
     assert expected in str(refused.value), str(refused.value)
     assert str(refused.value).startswith("Tệp có ")
     with session_factory() as session:
@@ -160,10 +160,10 @@ def test_a_database_refusal_mid_way_stores_nothing(session_factory: sessionmaker
     data["zones"][1]["ends_at"] = None  # lifted without end …
     data["zones"][1]["status"] = "active"
     with session_factory.begin() as session:
-        io.load(data, session=session, prefer_province=HOME)
+        files.load(data, session=session, prefer_province=HOME)
     # … now make the database itself refuse a row in the middle (bypassing validation)
     with pytest.raises(Exception), session_factory.begin() as session:  # noqa: B017
-        io.load(small(), session=session, prefer_province=HOME)
+        files.load(small(), session=session, prefer_province=HOME)
         session.execute(LockdownZone.__table__.update().values(status="closed"))
     with session_factory() as session:
         statuses = set(session.scalars(select(LockdownZone.status)))
@@ -173,10 +173,10 @@ def test_a_database_refusal_mid_way_stores_nothing(session_factory: sessionmaker
 def test_not_yaml_and_missing_version(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("zones: [\n", encoding="utf-8")
-    with pytest.raises(io.ContentError, match="không đúng định dạng YAML"):
-        io.read_file(broken)
-    with pytest.raises(io.ContentError, match='version: "1"'):
-        io.parse({"zones": []}, session=None, prefer_province=HOME)  # type: ignore[arg-type]
+    with pytest.raises(files.ContentError, match="không đúng định dạng YAML"):
+        files.read_file(broken)
+    with pytest.raises(files.ContentError, match='version: "1"'):
+        files.parse({"zones": []}, session=None, prefer_province=HOME)  # type: ignore[arg-type]
 
 
 def test_the_cli_imports_checks_and_exports(database_url: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The ``loa content`` commands and the demo load of ``loa run``."""
+"""The ``loa content`` commands, and the demo load of ``loa run``."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from bot import settings as settings_module
 from bot import wording
-from bot.content import io, store
-from bot.content.io import DEMO, ContentError
+from bot.content import files, store
+from bot.content.files import DEMO, ContentError
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
-
-__all__ = ["DEMO", "content_command", "load_demo_if_empty"]
 
 
 def load_demo_if_empty(cfg: settings_module.Settings) -> bool:
@@ -22,8 +21,24 @@ def load_demo_if_empty(cfg: settings_module.Settings) -> bool:
     with sessions(cfg.database_url).begin() as session:
         if not store.is_empty(session=session):
             return False
-        io.load(io.read_file(DEMO), session=session, prefer_province=cfg.province)
+        files.load(files.read_file(DEMO), session=session, prefer_province=cfg.province)
     return True
+
+
+def add_commands(commands: Any) -> None:
+    """``loa content import|check|export|demo``."""
+    content = commands.add_parser("content", help="content (YAML): import, check, export, demo")
+    content_actions = content.add_subparsers(dest="action", required=True)
+    imp = content_actions.add_parser("import", help="validate FILE and store it, all or nothing")
+    imp.add_argument("file")
+    imp.add_argument(
+        "--replace", action="store_true", help="also delete items the file's sections omit"
+    )
+    content_actions.add_parser("check", help="validate FILE, store nothing").add_argument("file")
+    export = content_actions.add_parser("export", help="write all content as YAML")
+    export.add_argument("file", nargs="?", default="-", help="a path, or - for stdout")
+    content_actions.add_parser("demo", help="load the Lạng Sơn demo content")
+    content.set_defaults(func=content_command)
 
 
 def _counts(saved: Counter[str], removed: bool) -> str:
@@ -42,22 +57,22 @@ def content_command(args: argparse.Namespace) -> int:
     try:
         if args.action == "export":
             with factory() as session:
-                text = io.to_yaml(io.dump(session=session, prefer_province=cfg.province))
+                text = files.to_yaml(files.dump(session=session, prefer_province=cfg.province))
             if args.file == "-":
                 sys.stdout.write(text)
             else:
                 Path(args.file).write_text(text, encoding="utf-8")
             return 0
         path = DEMO if args.action == "demo" else Path(args.file)
-        raw = io.read_file(path)
+        raw = files.read_file(path)
         if args.action == "check":
             with factory() as session:
-                io.parse(raw, session=session, prefer_province=cfg.province)
+                files.parse(raw, session=session, prefer_province=cfg.province)
             print(wording.error("valid"))
             return 0
         with factory.begin() as session:  # one transaction: all of the file, or nothing
             replace = getattr(args, "replace", False)
-            saved = io.load(raw, session=session, prefer_province=cfg.province, replace=replace)
+            saved = files.load(raw, session=session, prefer_province=cfg.province, replace=replace)
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 2

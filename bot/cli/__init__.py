@@ -11,7 +11,9 @@ import time
 from types import FrameType
 
 from bot import settings as settings_module
-from bot.content.admin import DEMO, content_command, load_demo_if_empty
+from bot.cli.content import add_commands as add_content_commands
+from bot.cli.content import load_demo_if_empty
+from bot.content.files import DEMO
 from bot.storage.migrate import upgrade
 from bot.supervisor import Stack
 from bot.training import ensure_model
@@ -127,25 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     hook.add_argument("url")
     tg_actions.add_parser("poll", help="development: fetch updates and forward them to the app")
     tg.set_defaults(func=_telegram)
-    content = commands.add_parser("content", help="content (YAML): import, check, export, demo")
-    content_actions = content.add_subparsers(dest="action", required=True)
-    imp = content_actions.add_parser("import", help="validate FILE and store it, all or nothing")
-    imp.add_argument("file")
-    imp.add_argument(
-        "--replace", action="store_true", help="also delete items the file's sections omit"
-    )
-    content_actions.add_parser("check", help="validate FILE, store nothing").add_argument("file")
-    export = content_actions.add_parser("export", help="write all content as YAML")
-    export.add_argument("file", nargs="?", default="-", help="a path, or - for stdout")
-    content_actions.add_parser("demo", help="load the Lạng Sơn demo content")
-    content.set_defaults(func=content_command)
+    add_content_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
     except settings_module.SettingsError as exc:  # a bad environment variable, named
         print(f"Loa cannot start: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Validating a whole content file: shapes, keys, dates, references and areas."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import text as vi
+from bot import wording
+from bot.clock import end_of, start_of
+from bot.content import areas
+from bot.content.files.problems import ContentError, describe, where
+from bot.content.files.schema import (
+    FORMAT_VERSION,
+    SECTIONS,
+    LevelIn,
+    Parsed,
+    SchemeIn,
+    When,
+    ZoneIn,
+)
+from bot.storage.content import LIFTED, Situation, Source, SupportGroup
+
+NATIONAL = "toan quoc"  # the folded area name for the whole country
+
+_error = wording.error
+
+
+def parse(raw: dict[str, Any], *, session: Session, prefer_province: str) -> Parsed:
+    """Validate a whole file (shape, dates, references, areas); every problem is reported."""
+    if str(raw.get("version")) != FORMAT_VERSION:
+        raise ContentError([_error("version")])
+    problems: list[str] = []
+    parsed = Parsed()
+    allowed = ", ".join(SECTIONS)
+    for name in raw:
+        if name != "version" and name not in SECTIONS:
+            problems.append(_error("top", key=name, allowed=allowed))
+    for section, model in SECTIONS.items():
+        entries = raw.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            problems.append(f"{section}: {_error('list')}")
+            continue
+        good: list[Any] = []
+        for index, entry in enumerate(entries):
+            try:
+                good.append((index, model.model_validate(entry)))
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = tuple(err["loc"])
+                    if loc and loc[-1] in ("date", "datetime"):  # one message for a date field
+                        loc, err = loc[:-1], {**err, "type": "date_parsing"}
+                    problem = f"{where(section, index, entry, loc)}: {describe(err)}"
+                    if problem not in problems:
+                        problems.append(problem)
+        parsed.items[section] = [item for _, item in good]
+        problems += _check_section(section, good, entries)
+    problems += _check_references(parsed, session)
+    problems += _check_areas(parsed, prefer_province)
+    if problems:
+        raise ContentError(problems)
+    return parsed
+
+
+def _check_section(section: str, good: list[tuple[int, Any]], raw: list[Any]) -> list[str]:
+    problems: list[str] = []
+    keys = Counter(str(getattr(item, item.identity)) for _, item in good)
+    for key, count in keys.items():
+        if count > 1:
+            problems.append(f"{section}: {_error('duplicate_key', key=key)}")
+    for index, item in good:
+        label = where(section, index, raw[index])
+        start, until = _span(item)
+        if start is not None and until is not None and end_of(until) <= start_of(start):
+            problems.append(f"{label}: {_error('dates_inverted', start=start, until=until)}")
+        if isinstance(item, ZoneIn) and item.status == LIFTED and item.ends_at is None:
+            problems.append(f"{label}: {_error('lifted_without_end')}")
+    return problems
+
+
+def _span(item: Any) -> tuple[When | None, When | None]:
+    if item.span is None:
+        return None, None
+    start, until = item.span
+    return getattr(item, start), getattr(item, until)
+
+
+def _check_references(parsed: Parsed, session: Session) -> list[str]:
+    problems: list[str] = []
+    sources = {s.key for s in parsed.items.get("sources", [])}
+    sources |= set(session.scalars(select(Source.key)))
+    groups = {g.key for g in parsed.items.get("support_groups", [])}
+    groups |= set(session.scalars(select(SupportGroup.key)))
+    levels = {s.level for s in parsed.items.get("situations", [])}
+    levels |= set(session.scalars(select(Situation.level)))
+    for section, items in parsed.items.items():
+        for index, item in enumerate(items):
+            label = where(section, index, {"key": getattr(item, "key", None)})
+            source = getattr(item, "source", None)
+            if source is not None and source not in sources:
+                problems.append(f"{label}: {_error('unknown_source', key=source)}")
+            for group in item.groups if isinstance(item, SchemeIn) else []:
+                if group not in groups:
+                    problems.append(f"{label}: {_error('unknown_group', key=group)}")
+            if isinstance(item, LevelIn) and item.level not in levels:
+                problems.append(f"{label}: {_error('unknown_level', level=item.level)}")
+    return problems
+
+
+def area_codes(text: str, *, prefer_province: str) -> tuple[int | None, int | None] | str:
+    """(province_code, commune_code) for an area name or key, or the problem with it."""
+    if vi.fold(text).strip() == NATIONAL:
+        return None, None
+    found = areas.from_key(text) if ":" in text else None
+    candidates = [found] if found else areas.read(text, prefer_province=prefer_province)
+    if not candidates:
+        return _error("area_unknown", text=text)
+    exact = [a for a in candidates if not a.old_name and vi.key(a.name) == vi.key(text)]
+    candidates = exact or candidates  # "Xã Chi Lăng, Tỉnh Lạng Sơn" is the current unit
+    names = "; ".join(a.name for a in candidates[:5])
+    if len(candidates) > 1:
+        return _error("area_ambiguous", text=text, choices=names)
+    area = candidates[0]
+    if area.old_name:
+        now = ", ".join(f"{u.name}, {u.province_name}" for u in area.units[:5])
+        return _error("area_old", text=text, old=area.old_name, choices=now)
+    unit = area.units[0]
+    return (unit.code, None) if area.is_province else (unit.province_code, unit.code)
+
+
+def _check_areas(parsed: Parsed, prefer_province: str) -> list[str]:
+    problems: list[str] = []
+    for section, items in parsed.items.items():
+        for index, item in enumerate(items):
+            text = getattr(item, "area", None)
+            if text is None:
+                continue
+            label = where(section, index, {"key": item.key})
+            codes = parsed.area_codes.get(text) or area_codes(text, prefer_province=prefer_province)
+            if isinstance(codes, str):
+                problems.append(f"{label} → area: {codes}")
+                continue
+            parsed.area_codes[text] = codes
+            if isinstance(item, ZoneIn) and codes[1] is None:
+                problems.append(f"{label} → area: {_error('area_commune')}")
+    return problems
