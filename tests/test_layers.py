@@ -108,11 +108,7 @@ def test_the_script_exits_nonzero_on_a_bad_import(tree: Path) -> None:
     shutil.copy(SCRIPT, tree / "scripts" / "check_layers.py")
     ok = subprocess.run([sys.executable, tree / "scripts" / "check_layers.py"], text=True)
     assert ok.returncode == 0
-    with (
-        tree / "bot" / "places" / "__init__.py"
-        if (tree / "bot" / "places").is_dir()
-        else tree / "bot" / "places.py"
-    ).open("a", encoding="utf-8") as f:
+    with (tree / "bot" / "places" / "__init__.py").open("a", encoding="utf-8") as f:
         f.write("\nfrom bot.content import store  # noqa\n")
     bad = subprocess.run(
         [sys.executable, tree / "scripts" / "check_layers.py"], capture_output=True, text=True
