@@ -20,19 +20,20 @@ SYSTEM_MESSAGES = HERE / "system_messages.yml"
 
 
 @cache
-def _load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> dict[str, Any]:
+    """A YAML file of words, read once (also for the word lists of other modules)."""
     loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     return loaded
 
 
 def phrase(name: str, **values: Any) -> str:
     """The piece called ``name`` with ``values`` filled in; KeyError if the file lacks it."""
-    return str(_load(WORDING)[name]).format(**values)
+    return str(load(WORDING)[name]).format(**values)
 
 
 def table(name: str) -> dict[str, str]:
     """A named table of pieces (``zone_kinds``, ``errors``)."""
-    found: dict[str, str] = _load(WORDING)[name]
+    found: dict[str, str] = load(WORDING)[name]
     return found
 
 
@@ -43,4 +44,4 @@ def error(name: str, **values: Any) -> str:
 
 def system(name: str) -> str:
     """What the gateway says itself (``busy``, ``empty``…); KeyError names a missing one."""
-    return str(_load(SYSTEM_MESSAGES)[name])
+    return str(load(SYSTEM_MESSAGES)[name])

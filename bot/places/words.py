@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-import yaml
+from bot.wording import load
 
 HERE = Path(__file__).resolve().parent
 WORDS = HERE / "words.yml"
 LABELS = HERE / "labels.yml"
 
 
-@cache
-def _load(path: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
-
-
 def _strings(name: str) -> frozenset[str]:
-    return frozenset(str(word) for word in _load(WORDS)[name])
+    return frozenset(str(word) for word in load(WORDS)[name])
 
 
 @cache
 def unit_words() -> dict[tuple[str, ...], str]:
     """Unit words as folded tokens → the folded division type they name."""
-    table: dict[str, list[str]] = _load(WORDS)["unit_words"]
+    table: dict[str, list[str]] = load(WORDS)["unit_words"]
     return {
         tuple(str(spelling).split()): unit
         for unit, spellings in table.items()
@@ -37,7 +30,7 @@ def unit_words() -> dict[tuple[str, ...], str]:
 @cache
 def aliases() -> dict[str, str]:
     """Other names people use for a province (old or current) → the name the data uses."""
-    table: dict[str, str] = _load(WORDS)["aliases"]
+    table: dict[str, str] = load(WORDS)["aliases"]
     return {str(alias): str(name) for alias, name in table.items()}
 
 
@@ -61,12 +54,12 @@ def before_place() -> frozenset[str]:
 
 def label(kind: str, **values: str) -> str:
     """How an old unit is named to people (``old_ward``, ``old_district``, ...)."""
-    return str(_load(LABELS)[kind]).format(**values)
+    return str(load(LABELS)[kind]).format(**values)
 
 
 def short_district(name: str) -> str:
     """A district's name with its type shortened ("Thành phố Lạng Sơn" → "TP Lạng Sơn")."""
-    short_forms: dict[str, str] = _load(LABELS)["short_forms"]
+    short_forms: dict[str, str] = load(LABELS)["short_forms"]
     for long, short in short_forms.items():
         if name.startswith(long):
             return str(short) + name[len(long) :]
