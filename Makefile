@@ -7,23 +7,34 @@ PYTHON_APP ?= $(shell scripts/find-python 3.12 3.13)
 VENV := .venv
 RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+LOCKS := requirements
 
-.PHONY: help setup run test train lint bench-nlu bench-chat bench-knowledge clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-knowledge clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# Both environments are built anew from their locks (exact versions, checked hashes) by uv,
+# which pip installs first at the version the app lock pins.
+$(VENV)/.installed: $(LOCKS)/app.lock pyproject.toml
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.12 or newer was not found (the place data needs it). Install python3.12 with venv support, e.g. 'pyenv install 3.12' or your distribution's python3.12 and python3.12-venv, or set PYTHON_APP=/path/to/python3.12." >&2; exit 1; }
-	$(PYTHON_APP) -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[dev]'
+	rm -rf $(VENV) && $(PYTHON_APP) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "$$(grep -m1 -o '^uv==[^ ]*' $(LOCKS)/app.lock)"
+	$(UV) pip sync -q --python $(PY) --require-hashes $(LOCKS)/app.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 
-$(RASA_VENV)/.installed: requirements-rasa.txt
+$(RASA_VENV)/.installed: $(LOCKS)/rasa.lock | $(VENV)/.installed
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 was not found: Rasa 3.6.21 runs only on 3.10. Install it (e.g. 'pyenv install 3.10', or 'apt-get install python3.10 python3.10-venv' where available) or set PYTHON310=/path/to/python3.10." >&2; exit 1; }
-	$(PYTHON310) -m venv $(RASA_VENV) && $(RASA_VENV)/bin/pip install -q --upgrade pip wheel && $(RASA_VENV)/bin/pip install -q -r requirements-rasa.txt
+	rm -rf $(RASA_VENV) && $(PYTHON310) -m venv --without-pip $(RASA_VENV)
+	$(UV) pip sync -q --python $(RASA_VENV)/bin/python --require-hashes $(LOCKS)/rasa.lock
 	@touch $@
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed ## create both environments (app: Python ≥3.12, Rasa: 3.10)
+
+lock: $(VENV)/.installed ## re-resolve the locks (UPGRADE=name: move one package; UPGRADE=all)
+	scripts/lock
 
 run: setup ## start Rasa, the action server and the app on 127.0.0.1 (Ctrl-C stops all)
 	$(PY) -m bot.cli run

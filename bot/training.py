@@ -12,7 +12,7 @@ from bot.settings import ROOT
 
 ASSISTANT = ROOT / "bot" / "assistant"
 MODELS = ROOT / "models"
-# Everything that changes what the model learns; Rasa's own version is in the venv stamp.
+# Everything that changes what the model learns, Rasa's exact environment included.
 INPUTS = (
     "bot/assistant/config.yml",
     "bot/assistant/domain",
@@ -20,7 +20,7 @@ INPUTS = (
     "bot/text.py",
     "nlu",
     "stories",
-    "requirements-rasa.txt",
+    "requirements/rasa.lock",  # the exact Rasa environment
 )
 
 
