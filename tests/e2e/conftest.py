@@ -104,12 +104,16 @@ def stack(
         except subprocess.TimeoutExpired:
             proc.kill()
             pytest.fail("loa run did not stop within 60 s of SIGINT")
-        left = subprocess.run(
-            ["pgrep", "-f", f"--port {rasa_port}|--port {action_port}|--port {app_port}"],
+        found = subprocess.run(
+            # "--": the pattern starts with dashes, which pgrep would take for an option
+            # (exit 2, no output: a check that could never fail).
+            ["pgrep", "-f", "--", f"--port {rasa_port}|--port {action_port}|--port {app_port}"],
             capture_output=True,
             text=True,
-        ).stdout.split()
+        )
         assert code == 0, output.read_text(errors="replace")[-3000:]
+        assert found.returncode in (0, 1), f"pgrep could not look: {found.stderr}"
+        left = found.stdout.split()
         assert left == [], f"processes left behind: {left}"
         assert not any(_port_open(p) for p in running.ports), "a port is still taken"
 
