@@ -68,8 +68,14 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10) -> Any:
 
 
 @contextmanager
-def rig(database_url: str, sessions: sessionmaker[Session], **overrides: Any) -> Iterator[Rig]:
-    """The app with every channel on (or as ``overrides`` say), and the fakes behind it."""
+def rig(
+    database_url: str,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], float] = time.monotonic,
+    **overrides: Any,
+) -> Iterator[Rig]:
+    """The app with every channel on (or as ``overrides`` say), and the fakes behind it;
+    ``clock`` paces the throttles."""
     fakes = Rig("", FakeRasa(), tg.FakeTelegram(), oa.FakeZaloOA(), zb.FakeZaloBot(), sessions)
     with ExitStack() as stack:
         rasa_url = stack.enter_context(serve(fakes.rasa.app()))
@@ -95,5 +101,5 @@ def rig(database_url: str, sessions: sessionmaker[Session], **overrides: Any) ->
             zalo_bot_api_base_url=zb_url,
         )
         cfg = replace(settings_module.load(), **{**values, **overrides})
-        fakes.url = stack.enter_context(serve(create_app(cfg)))
+        fakes.url = stack.enter_context(serve(create_app(cfg, clock=clock)))
         yield fakes

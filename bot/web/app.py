@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,17 @@ async def _retry_loop(gateway: Gateway, interval: float) -> None:
             logger.exception("retry pass failed")
 
 
-def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
-    """The ASGI app for ``settings`` (default: from the environment)."""
+def create_app(
+    settings: settings_module.Settings | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    """The ASGI app for ``settings`` (default: from the environment); ``clock`` paces the
+    per-sender throttles (tests stop it)."""
     cfg = settings or settings_module.load()
     session_factory = sessions(cfg.database_url)
     templates = Jinja2Templates(directory=HERE / "templates")
-    throttle = Throttle()
+    throttle = Throttle(clock=clock)
     client = httpx.AsyncClient()
     channels = build_channels(cfg, client=client, sessions=session_factory)
     outbox = Outbox(sessions=session_factory, channels=channels.senders, limiters=channels.limiters)
@@ -99,6 +105,7 @@ def create_app(settings: settings_module.Settings | None = None) -> FastAPI:
             ),
             telegram_secret=cfg.telegram_webhook_secret,
             zalo_bot_secret=cfg.zalo_bot_webhook_secret,
+            clock=clock,
         )
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

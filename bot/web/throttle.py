@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -15,15 +16,23 @@ class _Bucket:
 class Throttle:
     """Allow ``burst`` messages at once and ``per_minute`` on average, per key."""
 
-    def __init__(self, *, burst: int = 8, per_minute: int = 30, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        *,
+        burst: int = 8,
+        per_minute: int = 30,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.burst = burst
+        self.clock = clock  # seconds; tests pass a stopped clock
         self.rate = per_minute / 60.0
         self.max_keys = max_keys
         self._buckets: dict[str, _Bucket] = {}
 
     def allow(self, key: str, now: float | None = None) -> bool:
         """Take one token for ``key``; False when its bucket is empty."""
-        now = time.monotonic() if now is None else now
+        now = self.clock() if now is None else now
         bucket = self._buckets.get(key)
         if bucket is None:
             if len(self._buckets) >= self.max_keys:

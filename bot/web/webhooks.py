@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +36,11 @@ def router(
     verify_zalo_oa: Callable[[bytes, Any], bool],
     telegram_secret: str,
     zalo_bot_secret: str,
+    clock: Callable[[], float] = time.monotonic,
 ) -> APIRouter:
     """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot."""
     api = APIRouter()
-    throttle = Throttle(burst=10, per_minute=30)
+    throttle = Throttle(burst=10, per_minute=30, clock=clock)
     tasks: set[asyncio.Task[Any]] = set()  # keep references until they finish
 
     async def receive(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -183,10 +184,18 @@ def test_a_channel_that_is_off_answers_404(database_url, session_factory) -> Non
         )
 
 
-def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(app: Rig) -> None:
+def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(
+    database_url, session_factory
+) -> None:
     from bot import wording
     from testkit.fakes.telegram import update_message
 
+    # A stopped clock: the buckets never refill, however slowly the machine posts.
+    with rig(database_url, session_factory, clock=lambda: 0.0) as app:
+        _flood(app, wording.system("too_fast"), update_message)
+
+
+def _flood(app: Rig, too_fast: str, update_message: Any) -> None:
     for i in range(25):
         app.post("/webhooks/telegram", update_message(2000 + i, 777, f"spam {i}"), GOOD_TG)
     app.post("/webhooks/telegram", update_message(3000, 888, "xin chào"), GOOD_TG)
@@ -194,9 +203,7 @@ def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(app: Ri
     wait_for(lambda: len([r for r in app.rasa.received if r["sender"] == "telegram:777"]) == 10)
     with app.sessions() as s:
         inbound = s.scalars(select(log.Message).where(log.Message.direction == log.INBOUND)).all()
-        notices = s.scalars(
-            select(log.Message.text).where(log.Message.text == wording.system("too_fast"))
-        ).all()
+        notices = s.scalars(select(log.Message.text).where(log.Message.text == too_fast)).all()
     assert len(inbound) == 26  # every message is kept
     assert len(notices) == 1  # one polite notice, not one per message
     assert len([r for r in app.rasa.received if r["sender"] == "telegram:777"]) == 10
