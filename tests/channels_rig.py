@@ -100,6 +100,8 @@ def rig(
             zalo_bot_webhook_secret=ZALO_BOT_SECRET,
             zalo_bot_api_base_url=zb_url,
         )
-        cfg = replace(settings_module.load(), **{**values, **overrides})
+        cfg = replace(
+            settings_module.Settings(), **{**values, **overrides}
+        )  # defaults, not this shell's environment
         fakes.url = stack.enter_context(serve(create_app(cfg, clock=clock)))
         yield fakes

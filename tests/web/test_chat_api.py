@@ -21,7 +21,10 @@ SENDER = str(uuid.uuid4())
 @pytest.fixture
 def app_url(database_url: str, fake_rasa: tuple[FakeRasa, str]) -> Iterator[str]:
     cfg = replace(
-        settings_module.load(), database_url=database_url, rasa_url=fake_rasa[1], retry_interval=0.2
+        settings_module.Settings(),
+        database_url=database_url,
+        rasa_url=fake_rasa[1],
+        retry_interval=0.2,
     )
     with serve(create_app(cfg)) as url:
         yield url
@@ -94,7 +97,7 @@ def test_bad_bodies_get_a_clear_answer(
 @pytest.fixture
 def stopped_clock_url(database_url: str, fake_rasa: tuple[FakeRasa, str]) -> Iterator[str]:
     """The app with its throttle's clock stopped: buckets never refill during the test."""
-    cfg = replace(settings_module.load(), database_url=database_url, rasa_url=fake_rasa[1])
+    cfg = replace(settings_module.Settings(), database_url=database_url, rasa_url=fake_rasa[1])
     with serve(create_app(cfg, clock=lambda: 0.0)) as url:
         yield url
 
