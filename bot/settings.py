@@ -44,6 +44,24 @@ class Settings:
     max_message_chars: int = field(default=1000, metadata=_env("MAX_MESSAGE_CHARS"))
     # Seconds between passes of the worker that answers messages left pending.
     retry_interval: float = field(default=10.0, metadata=_env("RETRY_INTERVAL_SECONDS"))
+    # Web chat: the key that signs its conversation cookies ("": var/webchat.key, made once).
+    webchat_secret: str = field(default="", metadata=_env("WEBCHAT_SECRET"))
+    # Behind a reverse proxy: the header it puts the client's address in (e.g.
+    # X-Forwarded-For; its last entry is used). "": the address of the connection itself.
+    trusted_proxy_header: str = field(default="", metadata=_env("TRUSTED_PROXY_HEADER"))
+    # Web chat limits in front of Rasa: messages per client address per minute, new
+    # conversations per address per minute, and messages per second from all web chats.
+    webchat_per_address_per_minute: int = field(
+        default=60, metadata=_env("WEBCHAT_PER_ADDRESS_PER_MINUTE")
+    )
+    webchat_new_per_address_per_minute: int = field(
+        default=6, metadata=_env("WEBCHAT_NEW_PER_ADDRESS_PER_MINUTE")
+    )
+    webchat_nlu_per_second: float = field(default=10.0, metadata=_env("WEBCHAT_NLU_PER_SECOND"))
+    # Sites allowed to embed the chat in a frame, space-separated origins ("": none).
+    embed_origins: str = field(default="", metadata=_env("EMBED_ORIGINS"))
+    # The token Rasa's HTTP API requires ("": a new random one each time the stack starts).
+    rasa_token: str = field(default="", metadata=_env("RASA_TOKEN"))
     # The province this deployment serves (answers and place disambiguation prefer it).
     province: str = field(default="Lạng Sơn", metadata=_env("LOA_PROVINCE"))
     # Triage: SpO2 below / breaths per minute above these → call 115 (lower for people at
