@@ -99,6 +99,7 @@ def rig(
             zalo_bot_token=zb.TOKEN,
             zalo_bot_webhook_secret=ZALO_BOT_SECRET,
             zalo_bot_api_base_url=zb_url,
+            webchat_secret="test-webchat-secret",  # no key file written under var/
         )
         cfg = replace(
             settings_module.Settings(), **{**values, **overrides}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,30 +19,18 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from bot import settings as settings_module
-from bot import wording
 from bot.channels import build as build_channels
 from bot.gateway import Gateway
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
-from bot.storage import conversations as log
 from bot.storage.engine import sessions
+from bot.web import webchat as webchat_api
 from bot.web import webhooks
-from bot.web.body import read_capped
-from bot.web.throttle import Throttle
-from connectors.webchat import inbound as webchat
 from connectors.zalo_oa import inbound as zalo_oa_inbound
 
 logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"detail": wording.system(message)}, status_code=status)
-
-
-def _reply_json(message: log.Message) -> dict[str, Any]:
-    return {"id": message.id, "text": message.text, "buttons": message.data.get("buttons") or []}
 
 
 async def _retry_loop(gateway: Gateway, interval: float) -> None:
@@ -61,11 +48,10 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
     """The ASGI app for ``settings`` (default: from the environment); ``clock`` paces the
-    per-sender throttles (tests stop it)."""
+    throttles (tests stop it)."""
     cfg = settings or settings_module.load()
     session_factory = sessions(cfg.database_url)
     templates = Jinja2Templates(directory=HERE / "templates")
-    throttle = Throttle(clock=clock)
     client = httpx.AsyncClient()
     channels = build_channels(cfg, client=client, sessions=session_factory)
     outbox = Outbox(sessions=session_factory, channels=channels.senders, limiters=channels.limiters)
@@ -108,6 +94,9 @@ def create_app(
             clock=clock,
         )
     )
+    app.include_router(
+        webchat_api.router(cfg=cfg, gateway=gateway, sessions=session_factory, clock=clock)
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -122,35 +111,6 @@ def create_app(
             {"title": "Loa", "province": cfg.province, "api_base": "/api/chat", "hotline": "115"},
         )
 
-    @app.post("/api/chat/messages")
-    async def post_message(request: Request) -> Response:
-        raw = await read_capped(request)
-        if raw is None:
-            return _error(413, "web_too_long")
-        try:
-            incoming = webchat.parse(_json(raw))
-        except webchat.InvalidMessage as exc:
-            return _error(413 if exc.code == "too_long" else 422, _WEB_ERRORS[exc.code])
-        if not throttle.allow(incoming.sender):
-            return _error(429, "web_too_fast")
-        replies = await gateway.handle(incoming)
-        return JSONResponse({"replies": [_reply_json(m) for m in replies]})
-
-    @app.get("/api/chat/messages")
-    async def get_messages(sender: str, after: int = 0) -> Response:
-        if not webchat.is_uuid(sender):
-            return _error(422, "web_invalid")
-        with session_factory() as session:
-            account = log.find_account(
-                session=session, channel=webchat.CHANNEL, external_id=sender.lower()
-            )
-            found = (
-                log.outbound_after(session=session, account_id=account.id, after_id=after)
-                if account
-                else []
-            )
-            return JSONResponse({"replies": [_reply_json(m) for m in found]})
-
     @app.get("/healthz")
     async def healthz() -> Response:
         checks = {
@@ -163,23 +123,6 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return app
-
-
-_WEB_ERRORS = {
-    "not_an_object": "web_invalid",
-    "bad_sender": "web_invalid",
-    "bad_message_id": "web_invalid",
-    "bad_payload": "web_invalid",
-    "bad_text": "web_invalid",
-    "too_long": "web_too_long",
-}
-
-
-def _json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
 
 
 def _database_ok(session_factory: Any) -> bool:

@@ -32,13 +32,12 @@ def is_uuid(value: object) -> bool:
     return True
 
 
-def parse(body: Any) -> IncomingMessage:
-    """The message in ``body`` ({sender, message_id, text | payload [, title]})."""
+def parse(body: Any, *, sender: str) -> IncomingMessage:
+    """The message in ``body`` ({message_id, text | payload [, title]}) from ``sender``, the
+    conversation the server's cookie names (a ``sender`` in the body is ignored)."""
     if not isinstance(body, dict):
         raise InvalidMessage("not_an_object")
-    sender, message_id = body.get("sender"), body.get("message_id")
-    if not is_uuid(sender):
-        raise InvalidMessage("bad_sender")
+    message_id = body.get("message_id")
     if (
         not isinstance(message_id, str)
         or not 0 < len(message_id) <= MAX_ID_LENGTH
@@ -54,7 +53,7 @@ def parse(body: Any) -> IncomingMessage:
         title = body.get("title")
         return IncomingMessage(
             channel=CHANNEL,
-            sender=str(sender).lower(),
+            sender=sender,
             message_id=message_id,
             text=title if isinstance(title, str) else payload,
             kind=BUTTON,
@@ -65,5 +64,5 @@ def parse(body: Any) -> IncomingMessage:
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidMessage("too_long")
     return IncomingMessage(
-        channel=CHANNEL, sender=str(sender).lower(), message_id=message_id, text=text, kind=TEXT
+        channel=CHANNEL, sender=sender, message_id=message_id, text=text, kind=TEXT
     )

@@ -71,6 +71,10 @@ def stack(
         RASA_PORT=str(rasa_port),
         ACTION_SERVER_PORT=str(action_port),
         RETRY_INTERVAL_SECONDS="1",
+        # Every test here is a new web chat conversation from 127.0.0.1: lift the per-address
+        # limits (tests/web/ checks them) so they do not stop the suite half-way.
+        WEBCHAT_NEW_PER_ADDRESS_PER_MINUTE="6000",
+        WEBCHAT_PER_ADDRESS_PER_MINUTE="6000",
         **channel_fakes.env,
     )
     env.pop("RASA_URL", None)

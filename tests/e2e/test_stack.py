@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bot import wording
+from bot.web.webchat import COOKIE
 from tests.e2e.conftest import RunningStack
 
 pytestmark = pytest.mark.slow
@@ -30,6 +31,9 @@ def joined(replies: list[dict]) -> str:
     return "\n\n".join(r["text"] for r in replies)
 
 
+_COOKIES: dict[str, str] = {}  # a named conversation → the cookie the server gave it
+
+
 def say(
     http: httpx.Client,
     text: str | None = None,
@@ -37,13 +41,20 @@ def say(
     sender: str | None = None,
     payload: str | None = None,
 ) -> list[dict]:
-    body: dict[str, str] = {"sender": sender or str(uuid.uuid4()), "message_id": str(uuid.uuid4())}
+    """Post as a browser: ``sender`` names a conversation to continue (its cookie is kept);
+    without it, every call is a new conversation."""
+    body: dict[str, str] = {"message_id": str(uuid.uuid4())}
     if payload:
         body["payload"] = payload
     else:
         body["text"] = text or ""
-    response = http.post("/api/chat/messages", json=body)
+    http.cookies.clear()
+    cookie = _COOKIES.get(sender or "")
+    headers = {"cookie": f"{COOKIE}={cookie}"} if cookie else {}
+    response = http.post("/api/chat/messages", json=body, headers=headers)
     assert response.status_code == 200, response.text
+    if sender and COOKIE in response.cookies:
+        _COOKIES[sender] = response.cookies[COOKIE]
     replies: list[dict] = response.json()["replies"]
     return replies
 

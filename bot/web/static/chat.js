@@ -3,12 +3,12 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const app = $('app'), list = $('messages'), scroller = $('scroller'), form = $('composer');
+  const resetBtn = $('reset'), RESET_LABEL = resetBtn.textContent;
   const input = $('text'), sendBtn = $('send'), typing = $('typing'), notice = $('notice'), counter = $('counter');
   const API = (app.dataset.apiBase || '/api/chat').replace(/\/+$/, '');
   const HOTLINE = (app.dataset.hotline || '').replace(/\D/g, '');
   const MAX = 2000, WARN = 1800, KEEP = 50, POLL_MS = 4000, TIMEOUT_MS = 20000;
   const FALLBACK = 'Không gửi được tin nhắn. Bạn vui lòng thử lại.';
-  const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
   const EMERGENCY = new Set(['111', '112', '113', '114', '115']);
 
   const store = {
@@ -27,12 +27,10 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
-  let sender = store.get('localStorage', 'loa.sender');
-  if (!sender || !UUID_RE.test(sender)) {
-    sender = uuid4();
-    store.set('localStorage', 'loa.sender', sender);
-    store.set('localStorage', 'loa.last', '0');
-  }
+  // The conversation itself is named by the server's HttpOnly cookie, which this script cannot
+  // read; ``tab`` only ties this tab's saved bubbles to the conversation they belong to.
+  let tab = store.get('sessionStorage', 'loa.tab') || uuid4();
+  store.set('sessionStorage', 'loa.tab', tab);
   let lastId = Number(store.get('localStorage', 'loa.last')) || 0;
   const seen = new Set();
   const hist = [];
@@ -44,7 +42,7 @@
 
   function save() {
     const items = hist.slice(-KEEP).map(({ r, t, id, b, d }) => ({ r, t, id, b, d }));
-    store.set('sessionStorage', 'loa.history', JSON.stringify({ s: sender, items }));
+    store.set('sessionStorage', 'loa.history', JSON.stringify({ s: tab, items }));
   }
 
   // Phone numbers (digits and spaces only) become tel: links; everything else stays plain text.
@@ -150,7 +148,7 @@
 
   // POST one message; on network failure retry the SAME message_id (1 s, 2 s, 4 s) — the server dedupes.
   async function postMessage(body) {
-    const json = JSON.stringify({ sender, message_id: uuid4(), ...body });
+    const json = JSON.stringify({ message_id: uuid4(), ...body });
     for (let attempt = 0; ; attempt++) {
       let res;
       try {
@@ -200,7 +198,7 @@
     if (busy || polling) { schedule(); return; }
     polling = true;
     try {
-      const url = `${API}/messages?sender=${encodeURIComponent(sender)}&after=${encodeURIComponent(lastId)}`;
+      const url = `${API}/messages?after=${encodeURIComponent(lastId)}`;
       const res = await fetchT(url, { headers: { Accept: 'application/json' } });
       if (!res.ok) throw new Error(String(res.status));
       const data = await res.json();
@@ -240,6 +238,33 @@
     if (!text) { input.focus(); return; }
     send({ text }, text, () => { if (!input.value.trim()) setInput(raw); });
   });
+  // "Xóa cuộc trò chuyện": a second press within 5 s confirms; the server forgets this browser's
+  // conversation (staff still see it) and the next message starts a new one.
+  let resetArmed = 0;
+  resetBtn.addEventListener('click', async () => {
+    if (busy) return;
+    if (Date.now() > resetArmed) {
+      resetArmed = Date.now() + 5000;
+      resetBtn.textContent = 'Bấm lần nữa để xóa';
+      setTimeout(() => { if (Date.now() > resetArmed) resetBtn.textContent = RESET_LABEL; }, 5100);
+      return;
+    }
+    resetArmed = 0;
+    resetBtn.textContent = RESET_LABEL;
+    try {
+      const res = await fetchT(API + '/reset', { method: 'POST', headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(String(res.status));
+    } catch (err) { showNotice(FALLBACK); return; }
+    while (hist.length) removeEntry(hist[hist.length - 1]);
+    seen.clear();
+    lateUntil = 0;
+    tab = uuid4();
+    store.set('sessionStorage', 'loa.tab', tab);
+    save();
+    showNotice('Đã xóa cuộc trò chuyện trên máy này. Bạn có thể bắt đầu hỏi lại từ đầu.', true);
+    updateUI();
+    input.focus();
+  });
   document.querySelectorAll('.suggestions [data-text]').forEach((b) => {
     b.addEventListener('click', () => { if (!busy) send({ text: b.dataset.text }, b.dataset.text); });
   });
@@ -247,7 +272,7 @@
   // Re-render the last bubbles of this tab's conversation, then start polling.
   try {
     const saved = JSON.parse(store.get('sessionStorage', 'loa.history') || 'null');
-    if (saved && saved.s === sender && Array.isArray(saved.items)) {
+    if (saved && saved.s === tab && Array.isArray(saved.items)) {
       for (const it of saved.items) {
         if (!it || (it.r !== 'bot' && it.r !== 'user') || typeof it.t !== 'string') continue;
         const b = Array.isArray(it.b) ? it.b.filter((x) => x && typeof x.title === 'string')

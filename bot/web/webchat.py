@@ -1,0 +1,255 @@
+"""The web chat API: a conversation belongs to the browser that holds its signed cookie.
+
+The server chooses the conversation id and signs it into an HttpOnly, SameSite cookie; the id
+never travels in a URL or a body, so knowing it reads nothing. Every post passes the abuse
+limits before anything is stored or reaches Rasa: per client address, new conversations per
+address, per conversation, and a cap on web chat messages per second for the whole site (the
+channels' webhooks have their own throttle, so Telegram and Zalo keep their share of Rasa).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import wording
+from bot.gateway import Gateway
+from bot.settings import Settings
+from bot.storage import conversations as log
+from bot.web.body import read_capped
+from bot.web.throttle import Throttle
+from connectors.webchat import inbound as webchat
+
+logger = logging.getLogger(__name__)
+
+COOKIE = "loa_chat"
+COOKIE_PATH = "/api/chat"
+COOKIE_DAYS = 30  # a conversation's cookie lives this long; "Xóa cuộc trò chuyện" ends it sooner
+MAX_AFTER = 2**63 - 1  # message ids are 64-bit at most
+_ERRORS = {
+    "not_an_object": "web_invalid",
+    "bad_message_id": "web_invalid",
+    "bad_payload": "web_invalid",
+    "bad_text": "web_invalid",
+    "too_long": "web_too_long",
+}
+
+
+class Signer:
+    """Signs conversation ids into cookie values and reads them back (HMAC-SHA256)."""
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def _mac(self, conversation: str) -> str:
+        digest = hmac.new(self.key, b"webchat:" + conversation.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def sign(self, conversation: str) -> str:
+        return f"{conversation}.{self._mac(conversation)}"
+
+    def read(self, value: str | None) -> str | None:
+        """The conversation id in a cookie value, or None if it is missing or not ours."""
+        conversation, _, mac = (value or "").partition(".")
+        if not webchat.is_uuid(conversation) or conversation != conversation.lower():
+            return None
+        return conversation if hmac.compare_digest(mac, self._mac(conversation)) else None
+
+
+def cookie_key(cfg: Settings) -> bytes:
+    """WEBCHAT_SECRET, or a random key made once in var/webchat.key (owner-only), so cookies
+    survive a restart and every app process agrees."""
+    if cfg.webchat_secret:
+        return cfg.webchat_secret.encode()
+    path = Path(cfg.var_dir) / "webchat.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48))
+    return path.read_bytes().strip()
+
+
+def client_address(request: Request, proxy_header: str) -> str:
+    """The client's address: the last entry of the trusted proxy's header (the one our proxy
+    added; earlier ones are whatever the client claimed), else the connection's address."""
+    if proxy_header:
+        given = request.headers.get(proxy_header, "").split(",")[-1].strip()
+        if given:
+            return given[:64]
+    return request.client.host if request.client else "unknown"
+
+
+def router(
+    *,
+    cfg: Settings,
+    gateway: Gateway,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], float] = time.monotonic,
+) -> APIRouter:
+    """POST and GET /api/chat/messages, POST /api/chat/reset."""
+    api = APIRouter()
+    signer = Signer(cookie_key(cfg))
+    per_address = Throttle(
+        burst=min(20, cfg.webchat_per_address_per_minute),
+        per_minute=cfg.webchat_per_address_per_minute,
+        clock=clock,
+    )
+    new_per_address = Throttle(
+        burst=cfg.webchat_new_per_address_per_minute,
+        per_minute=cfg.webchat_new_per_address_per_minute,
+        clock=clock,
+    )
+    per_conversation = Throttle(burst=8, per_minute=30, clock=clock)
+    site = Throttle(
+        burst=max(1, round(2 * cfg.webchat_nlu_per_second)),
+        per_minute=cfg.webchat_nlu_per_second * 60,
+        max_keys=1,
+        clock=clock,
+    )
+
+    def refused(code: int, message: str, reason: str, address: str) -> Response:
+        logger.warning("web chat %s from %s: %s", code, address, reason)
+        return _error(code, message)
+
+    def new_conversation(address: str) -> str | None:
+        if not new_per_address.allow(address):
+            return None
+        return str(uuid.uuid4())
+
+    @api.post("/api/chat/messages")
+    async def post_message(request: Request) -> Response:
+        address = client_address(request, cfg.trusted_proxy_header)
+        if not _same_origin(request):
+            return refused(403, "web_invalid", "posted from another site", address)
+        if not _is_json(request):
+            return refused(415, "web_invalid", "not JSON", address)
+        raw = await read_capped(request)
+        if raw is None:
+            return refused(413, "web_too_long", "body too large", address)
+        try:
+            message = webchat.parse(_json(raw), sender="")  # its sender is known below
+        except webchat.InvalidMessage as exc:
+            return refused(
+                413 if exc.code == "too_long" else 422, _ERRORS[exc.code], exc.code, address
+            )
+        if not per_address.allow(address):
+            return refused(429, "web_too_fast", "address over its limit", address)
+        conversation = signer.read(request.cookies.get(COOKIE))
+        fresh = conversation is None
+        if fresh:
+            conversation = new_conversation(address)
+            if conversation is None:
+                return refused(429, "web_too_fast", "too many new conversations", address)
+        assert conversation is not None
+        if not per_conversation.allow(conversation):
+            return refused(429, "web_too_fast", "conversation over its limit", address)
+        if not site.allow("all"):
+            return refused(429, "web_busy", "site-wide web chat cap reached", address)
+        replies = await gateway.handle(replace(message, sender=conversation))
+        response = _json_response({"replies": [_reply_json(m) for m in replies]})
+        if fresh:
+            _set_cookie(response, request, signer.sign(conversation))
+        return response
+
+    @api.get("/api/chat/messages")
+    async def get_messages(request: Request) -> Response:
+        after = _whole_number(request.query_params.get("after", "0"))
+        if after is None:
+            return _error(422, "web_invalid")
+        conversation = signer.read(request.cookies.get(COOKIE))
+        if conversation is None:
+            return _json_response({"replies": []})
+        with sessions() as session:
+            account = log.find_account(
+                session=session, channel=webchat.CHANNEL, external_id=conversation
+            )
+            found = (
+                log.outbound_after(session=session, account_id=account.id, after_id=after)
+                if account
+                else []
+            )
+            return _json_response({"replies": [_reply_json(m) for m in found]})
+
+    @api.post("/api/chat/reset")
+    async def reset(request: Request) -> Response:
+        """ "Xóa cuộc trò chuyện": this browser starts a new conversation; the old one stays
+        in the log for staff but this browser can no longer read it."""
+        address = client_address(request, cfg.trusted_proxy_header)
+        if not _same_origin(request):
+            return refused(403, "web_invalid", "reset from another site", address)
+        response = _json_response({"replies": []})
+        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response
+
+    return api
+
+
+def _reply_json(message: log.Message) -> dict[str, Any]:
+    return {"id": message.id, "text": message.text, "buttons": message.data.get("buttons") or []}
+
+
+def _json_response(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return _json_response({"detail": wording.system(message)}, status)
+
+
+def _set_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=COOKIE_DAYS * 86400,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json"
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser names the page that posts; only our own pages may (no Origin: not a browser
+    page on another site, e.g. curl — the other limits still apply)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = origin.partition("://")[2]
+    return bool(host) and host == request.headers.get("host")
+
+
+def _whole_number(raw: str) -> int | None:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if value <= MAX_AFTER else None
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
