@@ -76,3 +76,27 @@ def test_an_empty_message_is_not_sent(page: Page) -> None:
     send(page, "   ")
     page.wait_for_timeout(500)
     assert page.locator(".msg.user").count() == 0
+
+
+def test_a_reload_keeps_the_conversation_and_clearing_starts_a_new_one(page: Page) -> None:
+    send(page, "phường Tam Thanh có bị phong tỏa ko")
+    expect(page.locator(".msg.bot").last).to_contain_text("Phường Tam Thanh", timeout=30_000)
+    assert "loa_chat" not in page.evaluate("document.cookie")  # HttpOnly: no script reads it
+    page.reload()
+    expect(page.locator(".msg.bot").last).to_contain_text("Phường Tam Thanh")  # still shown
+    send(page, "cấp độ dịch thế nào")  # the same conversation: the place is remembered
+    expect(page.locator(".msg.bot").last).to_contain_text(
+        "Phường Tam Thanh, Tỉnh Lạng Sơn đang ở tình huống", timeout=30_000
+    )
+    clear = page.locator("#reset")
+    clear.click()
+    expect(clear).to_have_text("Bấm lần nữa để xóa")  # one press alone clears nothing
+    assert page.locator(".msg.user").count() == 2
+    clear.click()
+    expect(page.locator("#notice")).to_contain_text("Đã xóa cuộc trò chuyện")
+    expect(page.locator(".msg.user")).to_have_count(0)
+    send(page, "cấp độ dịch thế nào")  # a new conversation: no place remembered
+    page.wait_for_function("document.querySelectorAll('.msg.bot').length >= 2", timeout=30_000)
+    assert "Tam Thanh" not in page.locator(".msg.bot").last.inner_text()
+    page.reload()
+    expect(page.locator(".msg.user")).to_have_count(1)  # only the new conversation's bubble
