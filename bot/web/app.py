@@ -29,6 +29,7 @@ from bot.storage import conversations as log
 from bot.storage.engine import sessions
 from bot.web import webhooks
 from bot.web.body import read_capped
+from bot.web.security import SecurityHeaders
 from bot.web.throttle import Throttle
 from connectors.webchat import inbound as webchat
 from connectors.zalo_oa import inbound as zalo_oa_inbound
@@ -94,7 +95,8 @@ def create_app(
             await outbox.drain()
             await client.aclose()
 
-    app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders, embed_origins=cfg.embed_origins)
     app.state.gateway, app.state.outbox, app.state.channels = gateway, outbox, channels
     app.include_router(
         webhooks.router(
