@@ -25,6 +25,7 @@ from testkit.fakes.server import free_port, serve
 from tests.channels_rig import channel_env
 
 ROOT = Path(__file__).resolve().parents[2]
+RASA_TOKEN = "e2e-rasa-api-token"  # Rasa's HTTP API (/model/parse…) needs it
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RunningStack:
     rasa_url: str
     ports: tuple[int, int, int]
     output: Path
+    rasa_token: str = RASA_TOKEN
 
 
 def _port_open(port: int) -> bool:
@@ -71,6 +73,7 @@ def stack(
         RASA_PORT=str(rasa_port),
         ACTION_SERVER_PORT=str(action_port),
         RETRY_INTERVAL_SECONDS="1",
+        RASA_TOKEN=RASA_TOKEN,
         **channel_fakes.env,
     )
     env.pop("RASA_URL", None)
