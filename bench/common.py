@@ -21,7 +21,8 @@ LOGS = Path(tempfile.gettempdir()) / "loa-bench-logs"
 
 @contextmanager
 def running_stack() -> Iterator[settings_module.Settings]:
-    """Start Rasa, the action server and the app; yield their settings; stop them all."""
+    """Start Rasa, the action server and the app; yield their settings (with the token of
+    Rasa's HTTP API); stop them all."""
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         rasa_port = free_port()
@@ -40,7 +41,7 @@ def running_stack() -> Iterator[settings_module.Settings]:
         stack.start()
         try:
             stack.wait_ready()
-            yield cfg
+            yield replace(cfg, rasa_token=stack.rasa_token)  # Rasa's HTTP API needs it
         finally:
             stack.stop()
             shutil.copytree(var / "log", LOGS, dirs_exist_ok=True)  # for a look afterwards

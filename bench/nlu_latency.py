@@ -34,9 +34,9 @@ SENTENCES = [
 ]
 
 
-async def run(url: str, n: int, parallel: int) -> list[float]:
+async def run(url: str, token: str, n: int, parallel: int) -> list[float]:
     timings: list[float] = []
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, params={"token": token}) as client:
         for text in SENTENCES:  # warm-up
             await client.post(f"{url}/model/parse", json={"text": text})
 
@@ -58,7 +58,7 @@ def main() -> int:
     rows = {}
     with running_stack() as cfg:
         for parallel in (1, 8):
-            timings = asyncio.run(run(cfg.rasa_url, n, parallel))
+            timings = asyncio.run(run(cfg.rasa_url, cfg.rasa_token, n, parallel))
             rows[f"concurrency_{parallel}"] = {
                 "requests": len(timings),
                 **latency_summary(timings),

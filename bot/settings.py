@@ -160,3 +160,14 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             if raw := env.get(name, "").strip():
                 limits[f"{channel}_{kind}"] = _read(name, raw, float)
     return Settings(**values, rate_limits=limits)
+
+
+def environ(settings: Settings) -> dict[str, str]:
+    """``settings`` as the environment variables ``load`` reads back to the same settings (for
+    the processes Loa starts)."""
+    env: dict[str, str] = {}
+    for spec in fields(Settings):
+        if name := str(spec.metadata.get("env", "")):
+            env[name] = str(getattr(settings, spec.name))
+    env.update({key.upper(): str(value) for key, value in settings.rate_limits.items()})
+    return env

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 import httpx
 
-from bot.settings import ROOT, Settings
-from bot.training import ASSISTANT, rasa_bin, rasa_env
+from bot.settings import ROOT, Settings, environ
+from bot.storage.private import UMASK, private_dir, private_file, private_sqlite
+from bot.training import ASSISTANT, base_env, rasa_bin, rasa_env
 
 
 @dataclass
@@ -32,32 +34,56 @@ class Process:
     log: IO[bytes] | None = None
 
 
+# The settings the action server reads (actions/: the database, the province, triage); it
+# gets these and nothing else of ours: no channel token, no webhook secret.
+ACTION_SETTINGS = (
+    "LOA_VAR_DIR",
+    "DATABASE_URL",
+    "LOA_PROVINCE",
+    "TRIAGE_SPO2_BELOW",
+    "TRIAGE_SPO2_BELOW_AT_RISK",
+    "TRIAGE_BREATHS_ABOVE",
+    "TRIAGE_BREATHS_ABOVE_AT_RISK",
+)
+# The app talks to Telegram and Zalo: it may need the way out through a proxy.
+PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
 @dataclass
 class Stack:
-    """The three processes of Loa, configured from one ``Settings``."""
+    """The three processes of Loa, configured from one ``Settings``.
+
+    Each process gets an environment built from an allowlist: what every program needs
+    (``base_env``) and only the settings it reads. Rasa's HTTP API requires ``rasa_token``
+    (``RASA_TOKEN``, or a new random one per stack); the REST channel the app uses and ``/``
+    stay open, as Rasa has them.
+    """
 
     settings: Settings
     model: Path
     log_dir: Path
     processes: list[Process] = field(default_factory=list)
+    rasa_token: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         s = self.settings
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=s.database_url,
-            HOST=s.host,
-            PORT=str(s.port),
-            RASA_PORT=str(s.rasa_port),
-            RASA_URL=s.rasa_url,
-            ACTION_SERVER_PORT=str(s.action_server_port),
-            LOA_ACTION_ENDPOINT_URL=f"{s.action_server_url}/webhook",
-            LOA_RASA_TRACKER_DB=s.rasa_tracker_db,
-            SANIC_HOST="127.0.0.1",  # rasa-sdk listens on all interfaces otherwise
-            PYTHONUNBUFFERED="1",
-        )
+        self.rasa_token = s.rasa_token or secrets.token_urlsafe(32)
+        python = {"PYTHONUNBUFFERED": "1"}
+        every_setting = environ(replace(s, rasa_token=self.rasa_token))
+        proxies = {name: os.environ[name] for name in PROXY_ENV if name in os.environ}
+        app_env = {**base_env(), **proxies, **every_setting, **python}
+        actions_env = {name: every_setting[name] for name in ACTION_SETTINGS}
+        # rasa-sdk listens on all interfaces otherwise.
+        actions_env = {**base_env(), **actions_env, **python, "SANIC_HOST": "127.0.0.1"}
+        rasa_vars = {
+            **rasa_env(),
+            **python,
+            # Read by endpoints.yml.
+            "LOA_ACTION_ENDPOINT_URL": f"{s.action_server_url}/webhook",
+            "LOA_RASA_TRACKER_DB": s.rasa_tracker_db,
+        }
         rasa = [
-            str(rasa_bin()), "run", "--enable-api",
+            str(rasa_bin()), "run", "--enable-api", "--auth-token", self.rasa_token,
             "--model", str(self.model),
             "--interface", "127.0.0.1", "--port", str(s.rasa_port),
             "--endpoints", str(ASSISTANT / "endpoints.yml"),
@@ -65,19 +91,21 @@ class Stack:
         ]  # fmt: skip
         actions = [sys.executable, "-m", "rasa_sdk", "--actions", "actions"]
         actions += ["--port", str(s.action_server_port)]
-        app = [sys.executable, "-m", "uvicorn", "bot.web.app:create_app", "--factory"]
-        app += ["--host", s.host, "--port", str(s.port), "--log-level", "warning"]
+        app = [sys.executable, "-m", "bot.web", "--host", s.host, "--port", str(s.port)]
         self.processes = [
-            Process("actions", actions, env, f"{s.action_server_url}/health"),
-            Process("rasa", rasa, {**rasa_env(), **env}, f"{s.rasa_url}/"),
-            Process("app", app, env, f"{s.app_url}/healthz"),
+            Process("actions", actions, actions_env, f"{s.action_server_url}/health"),
+            Process("rasa", rasa, rasa_vars, f"{s.rasa_url}/"),
+            Process("app", app, app_env, f"{s.app_url}/healthz"),
         ]
 
     def start(self) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        Path(self.settings.rasa_tracker_db).parent.mkdir(parents=True, exist_ok=True)
+        """Start every process; they, their logs and what they create under var/ are
+        owner-only (umask 077)."""
+        private_dir(self.settings.var_dir)
+        private_dir(self.log_dir)
+        private_sqlite(Path(self.settings.rasa_tracker_db))  # Rasa's, made owner-only for it
         for proc in self.processes:
-            proc.log = (self.log_dir / f"{proc.name}.log").open("ab")
+            proc.log = private_file(self.log_dir / f"{proc.name}.log").open("ab")
             proc.popen = subprocess.Popen(
                 proc.command,
                 cwd=ROOT,
@@ -86,6 +114,7 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                umask=UMASK,
             )
 
     def wait_ready(self, timeout: float = 300) -> None:

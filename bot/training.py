@@ -23,15 +23,36 @@ INPUTS = (
     "requirements/rasa.lock",  # the exact Rasa environment
 )
 
+# Passed from our environment to every process we start (see ``base_env``).
+BASE_ENV = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP"}
+    | {"SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"}
+    | {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONWARNINGS"}
+    | {"TF_CPP_MIN_LOG_LEVEL", "SQLALCHEMY_SILENCE_UBER_WARNING", "RASA_TELEMETRY_ENABLED"}
+    | {"OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"}
+)
+BASE_ENV_PREFIXES = ("LC_",)
+
 
 def rasa_bin() -> Path:
     """The ``rasa`` command of the Python 3.10 environment (override: LOA_RASA_BIN)."""
     return Path(os.environ.get("LOA_RASA_BIN") or ROOT / ".venv-rasa" / "bin" / "rasa")
 
 
+def base_env() -> dict[str, str]:
+    """The part of our own environment every process we start may see: where programs,
+    libraries and certificates are, language, time zone, temporary files. Nothing else passes,
+    so a channel token reaches only the process that uses it."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in BASE_ENV or name.startswith(BASE_ENV_PREFIXES)
+    }
+
+
 def rasa_env() -> dict[str, str]:
     """Environment for Rasa processes: our standard-library NLU code on the path, quiet TF."""
-    env = dict(os.environ)
+    env = base_env()
     env["PYTHONPATH"] = str(ROOT)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")

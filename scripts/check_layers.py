@@ -6,7 +6,8 @@ Layers, top to bottom — a module may import only modules of a lower layer, and
 of one layer stand side by side (none imports another), except where noted:
   entry     bot.web · actions · bot.cli · bot.assistant (what Rasa loads)
   features  bot.content · bot.gateway · bot.outbox · bot.channels · bot.rasa_client ·
-            bot.helpdesk · bot.alerts · bot.training · bot.supervisor  (may use one another)
+            bot.helpdesk · bot.alerts · bot.training · bot.supervisor · bot.logs
+            (may use one another)
   base      bot.places · bot.storage · connectors
   core      bot.text · bot.settings · bot.clock · bot.wording
 Inside ``actions`` a feature module imports only the shared ``actions.common`` and
@@ -40,6 +41,7 @@ LAYERS: dict[str, int] = {
     "bot.alerts": FEATURES,
     "bot.training": FEATURES,
     "bot.supervisor": FEATURES,
+    "bot.logs": FEATURES,
     "bot.places": BASE,
     "bot.storage": BASE,
     "connectors": BASE,

@@ -74,3 +74,16 @@ def test_loa_refuses_to_start_with_a_bad_value() -> None:
     assert done.returncode == 2
     assert "PORT must be a whole number, got 'abc'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_environ_reads_back_to_the_same_settings() -> None:
+    changed = replace(
+        Settings(),
+        var_dir=Path("/srv/loa"),
+        port=9000,
+        rasa_timeout_seconds=2.5,
+        telegram_bot_token="t",
+        rate_limits={"telegram_per_second": 5.0},
+    )
+    for settings in (Settings(), changed):
+        assert load(settings_module.environ(settings)) == settings

@@ -10,6 +10,7 @@ import sys
 import time
 from types import FrameType
 
+from bot import logs
 from bot import settings as settings_module
 from bot.cli.content import add_commands as add_content_commands
 from bot.cli.content import load_demo_if_empty
@@ -65,7 +66,7 @@ def _print_urls(cfg: settings_module.Settings) -> None:
     print()
     print(f"  Loa is running. Web chat:  {cfg.app_url}/chat")
     print(f"  Health:                    {cfg.app_url}/healthz")
-    print(f"  Rasa (NLU parse):          {cfg.rasa_url}/model/parse")
+    print(f"  Rasa (NLU parse):          {cfg.rasa_url}/model/parse?token=<RASA_TOKEN>")
     print(f"  Action server:             {cfg.action_server_url}/health")
     for channel in ("telegram", "zalo_oa", "zalo_bot"):
         state = (
@@ -93,6 +94,7 @@ def _telegram(args: argparse.Namespace) -> int:
     from connectors.telegram.outbound import make_bot
 
     cfg = settings_module.load()
+    logs.configure(cfg)  # the bot's token is in every API URL the libraries could log
     if not cfg.telegram_bot_token:
         raise SystemExit("TELEGRAM_BOT_TOKEN is not set: Telegram is off.")
     bot = make_bot(cfg.telegram_bot_token, cfg.telegram_api_base_url)
@@ -105,10 +107,21 @@ def _telegram(args: argparse.Namespace) -> int:
         )
     else:
         webhook = f"{cfg.app_url}{WEBHOOK_PATHS['telegram']}"
-        print(f"Forwarding Telegram updates to {webhook} (Ctrl-C stops)…")
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(admin.poll(bot, webhook=webhook, secret=secret))
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(admin.poll(bot, webhook=webhook, secret=secret, force=args.force))
+        except admin.WebhookActive as exc:
+            print(_WEBHOOK_ACTIVE.format(url=exc.url), file=sys.stderr)
+            return 2
     return 0
+
+
+_WEBHOOK_ACTIVE = """\
+Not polling: this bot has a webhook, {url}
+Polling would delete it, and that server would stop receiving this bot's updates. If it is
+the production bot, poll with a separate test bot (its own TELEGRAM_BOT_TOKEN) instead.
+To delete the webhook and poll anyway:  loa telegram poll --force
+(and register it again afterwards:      loa telegram set-webhook {url})"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     tg_actions = tg.add_subparsers(dest="action", required=True)
     hook = tg_actions.add_parser("set-webhook", help="register URL (…/webhooks/telegram)")
     hook.add_argument("url")
-    tg_actions.add_parser("poll", help="development: fetch updates and forward them to the app")
+    poll = tg_actions.add_parser(
+        "poll", help="development: fetch updates and forward them to the app"
+    )
+    poll.add_argument(
+        "--force", action="store_true", help="delete the bot's webhook if one is registered"
+    )
     tg.set_defaults(func=_telegram)
     add_content_commands(commands)
     args = parser.parse_args(argv)

@@ -8,12 +8,14 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.private import private_sqlite
+
 
 @cache
 def engine(url: str) -> Engine:
     """The engine for ``url``; SQLite gets a WAL journal and foreign keys on."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(Path(url.removeprefix("sqlite:///")))
         # Many short sessions at once (one per webhook, per reply, per send): a larger pool.
         eng = create_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=20)
 

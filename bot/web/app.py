@@ -26,6 +26,7 @@ from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
 from bot.web import webchat as webchat_api
 from bot.web import webhooks
+from bot.web.security import SecurityHeaders
 from connectors.zalo_oa import inbound as zalo_oa_inbound
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ def create_app(
             await outbox.drain()
             await client.aclose()
 
-    app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders, embed_origins=cfg.embed_origins)
     app.state.gateway, app.state.outbox, app.state.channels = gateway, outbox, channels
     app.include_router(
         webhooks.router(

@@ -31,12 +31,32 @@ async def set_webhook(bot: Bot, url: str, *, secret: str) -> str:
     return info.url
 
 
-async def poll(bot: Bot, *, webhook: str, secret: str, once: bool = False) -> int:
-    """Forward updates to ``webhook`` until stopped (or one round if ``once``); how many."""
+class WebhookActive(RuntimeError):
+    """The bot has a webhook: polling would delete it, and the server there (production,
+    perhaps) would stop receiving updates."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"a webhook is registered: {url}")
+        self.url = url
+
+
+async def poll(
+    bot: Bot, *, webhook: str, secret: str, once: bool = False, force: bool = False
+) -> int:
+    """Forward updates to ``webhook`` until stopped (or one round if ``once``); how many.
+
+    Telegram serves getUpdates only without a webhook: a registered one is deleted only when
+    ``force``d, else ``WebhookActive`` is raised and nothing changes."""
     headers = {SECRET_HEADER: secret}
     forwarded, offset = 0, 0
     async with bot, httpx.AsyncClient(timeout=30) as client:
+        registered = (await bot.get_webhook_info()).url
+        if registered and not force:
+            raise WebhookActive(registered)
+        if registered:
+            logger.warning("deleting the webhook %s to poll instead", registered)
         await bot.delete_webhook()
+        logger.info("polling Telegram; forwarding updates to %s (Ctrl-C stops)", webhook)
         while True:
             updates = await bot.get_updates(
                 offset=offset, timeout=0 if once else POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES

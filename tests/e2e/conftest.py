@@ -25,6 +25,7 @@ from testkit.fakes.server import free_port, serve
 from tests.channels_rig import channel_env
 
 ROOT = Path(__file__).resolve().parents[2]
+RASA_TOKEN = "e2e-rasa-api-token"  # Rasa's HTTP API (/model/parse…) needs it
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RunningStack:
     rasa_url: str
     ports: tuple[int, int, int]
     output: Path
+    rasa_token: str = RASA_TOKEN
 
 
 def _port_open(port: int) -> bool:
@@ -75,6 +77,7 @@ def stack(
         # limits (tests/web/ checks them) so they do not stop the suite half-way.
         WEBCHAT_NEW_PER_ADDRESS_PER_MINUTE="6000",
         WEBCHAT_PER_ADDRESS_PER_MINUTE="6000",
+        RASA_TOKEN=RASA_TOKEN,
         **channel_fakes.env,
     )
     env.pop("RASA_URL", None)

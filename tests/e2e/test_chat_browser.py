@@ -33,6 +33,8 @@ def page(browser: Browser, stack: RunningStack) -> Iterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    # Anything the Content-Security-Policy refuses (inline script or style…) is a bug.
+    page.on("console", lambda m: errors.append(m.text) if "Content Security" in m.text else None)
     page.goto(f"{stack.app_url}/chat")
     yield page
     context.close()

@@ -59,6 +59,28 @@ def say(
     return replies
 
 
+def parse(stack: RunningStack, text: str) -> dict:
+    """Rasa's NLU reading of ``text``, through its HTTP API (which needs the token)."""
+    response = httpx.post(
+        f"{stack.rasa_url}/model/parse",
+        params={"token": stack.rasa_token},
+        json={"text": text},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    parsed: dict = response.json()
+    return parsed
+
+
+def test_rasa_api_refuses_a_request_without_the_token(stack: RunningStack) -> None:
+    for token in (None, "wrong"):
+        params = {"token": token} if token else {}
+        response = httpx.post(
+            f"{stack.rasa_url}/model/parse", params=params, json={"text": "xin chào"}, timeout=30
+        )
+        assert response.status_code == 401, response.text
+
+
 def test_rasa_keeps_conversations_in_the_configured_tracker_store(
     http: httpx.Client, stack: RunningStack
 ) -> None:
@@ -105,7 +127,7 @@ DONE_WHEN = [
 def test_the_done_when_questions(
     http: httpx.Client, stack: RunningStack, text: str, intent: str, expected: str
 ) -> None:
-    parsed = httpx.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+    parsed = parse(stack, text)
     assert parsed["intent"]["name"] == intent
     said = joined(say(http, text))
     assert said.startswith(expected) or (expected.startswith("(") and expected in said), said
@@ -116,9 +138,7 @@ def test_the_same_questions_without_diacritics(stack: RunningStack) -> None:
     from bot.text import strip_diacritics
 
     for text, intent, _ in DONE_WHEN:
-        parsed = httpx.post(
-            f"{stack.rasa_url}/model/parse", json={"text": strip_diacritics(text)}, timeout=30
-        ).json()
+        parsed = parse(stack, strip_diacritics(text))
         assert (strip_diacritics(text), parsed["intent"]["name"]) == (
             strip_diacritics(text),
             intent,
