@@ -232,13 +232,22 @@ def _is_json(request: Request) -> bool:
 
 
 def _same_origin(request: Request) -> bool:
-    """A browser names the page that posts; only our own pages may (no Origin: not a browser
-    page on another site, e.g. curl — the other limits still apply)."""
+    """Whether a browser page of ours made the request. Browsers say so in Sec-Fetch-Site
+    (reliable behind any proxy); older ones send Origin, compared with the host asked for
+    (Host, or X-Forwarded-Host from a proxy that rewrites Host). No Origin at all: not a page
+    on another site (e.g. curl) — the other limits still apply."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
     if origin is None:
         return True
     host = origin.partition("://")[2]
-    return bool(host) and host == request.headers.get("host")
+    asked = {
+        request.headers.get("host"),
+        request.headers.get("x-forwarded-host", "").split(",")[0].strip(),
+    }
+    return bool(host) and host in asked
 
 
 def _whole_number(raw: str) -> int | None:

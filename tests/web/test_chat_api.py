@@ -178,6 +178,17 @@ def test_only_json_from_our_own_pages_is_accepted(browser: httpx.Client) -> None
         headers={"origin": str(browser.base_url).rstrip("/")},
     )
     assert ours.status_code == 200
+    # Behind a proxy that rewrites Host, the browser's own word still lets our page in.
+    proxied = post(
+        browser,
+        {"message_id": "q", "text": "a"},
+        headers={"origin": "https://covid.example.gov.vn", "sec-fetch-site": "same-origin"},
+    )
+    assert proxied.status_code == 200
+    cross = post(
+        browser, {"message_id": "r", "text": "a"}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert cross.status_code == 403
 
 
 def test_another_browser_reads_nothing_of_a_conversation(
