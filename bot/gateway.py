@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -119,12 +121,15 @@ class Gateway:
                     channel=incoming.channel,
                     direction=log.INBOUND,
                     channel_message_id=channel_message_id,
-                    text=incoming.text.replace("\x00", ""),  # PostgreSQL text cannot hold NUL
+                    text=vi.storable(incoming.text),
+                    # The channel's extras first: the gateway's own fields always win.
                     data={
+                        **storable_data(incoming.data),
                         "kind": incoming.kind,
-                        "payload": incoming.payload,
+                        "payload": None
+                        if incoming.payload is None
+                        else vi.storable(incoming.payload),
                         "throttled": throttled,
-                        **incoming.data,
                     },
                     status=log.IGNORED if throttled else log.RECEIVED,
                 )
@@ -291,3 +296,17 @@ def merge_paragraphs(replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
             flush(reply.buttons)
     flush()
     return merged
+
+
+def storable_data(value: Any) -> Any:
+    """Channel data as both databases' JSON columns can hold it: every string made storable
+    (keys too), non-finite floats dropped to None."""
+    if isinstance(value, str):
+        return vi.storable(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {vi.storable(str(k)): storable_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable_data(v) for v in value]
+    return value

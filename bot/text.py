@@ -22,6 +22,7 @@ _OLD_STYLE_UY = re.compile(r"(?<![qQ])([uU])([yY])([" + _TONE_MARKS + r"])" + _O
 
 # Control characters (C0, DEL, C1) except tab and newline; zero-width and bidi marks.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -122,3 +123,11 @@ def key(text: str) -> str:
 def has_words(text: str) -> bool:
     """Whether the text contains at least one letter or digit (not only emoji or punctuation)."""
     return bool(_WORD.search(text))
+
+
+def storable(text: str) -> str:
+    """``text`` as SQLite and PostgreSQL can store it: lone surrogates (from a JSON escape
+    such as ``"\\ud800"``) become U+FFFD, a split pair is joined, NUL is dropped."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text.replace("\x00", "")

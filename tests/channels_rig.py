@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from testkit.fakes.server import serve
 __all__ = ["TELEGRAM_SECRET", "ZALO_BOT_SECRET", "ZALO_OA_SECRET_KEY", "channel_env"]
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
+# When the webhook fixtures were recorded: the rig's wall clock stands here by default, so
+# their Zalo timestamps stay inside the accepted window whatever today's date.
+FIXTURES_NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -72,10 +76,11 @@ def rig(
     database_url: str,
     sessions: sessionmaker[Session],
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = lambda: FIXTURES_NOW,
     **overrides: Any,
 ) -> Iterator[Rig]:
     """The app with every channel on (or as ``overrides`` say), and the fakes behind it;
-    ``clock`` paces the throttles."""
+    ``clock`` paces the throttles, ``now`` dates channel events."""
     fakes = Rig("", FakeRasa(), tg.FakeTelegram(), oa.FakeZaloOA(), zb.FakeZaloBot(), sessions)
     with ExitStack() as stack:
         rasa_url = stack.enter_context(serve(fakes.rasa.app()))
@@ -104,5 +109,5 @@ def rig(
         cfg = replace(
             settings_module.Settings(), **{**values, **overrides}
         )  # defaults, not this shell's environment
-        fakes.url = stack.enter_context(serve(create_app(cfg, clock=clock)))
+        fakes.url = stack.enter_context(serve(create_app(cfg, clock=clock, now=now)))
         yield fakes

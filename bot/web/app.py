@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import text
 
 from bot import settings as settings_module
 from bot.channels import build as build_channels
+from bot.clock import utcnow
 from bot.gateway import Gateway
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
@@ -27,7 +29,6 @@ from bot.storage.engine import sessions
 from bot.web import webchat as webchat_api
 from bot.web import webhooks
 from bot.web.security import SecurityHeaders
-from connectors.zalo_oa import inbound as zalo_oa_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,10 @@ def create_app(
     settings: settings_module.Settings | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
     """The ASGI app for ``settings`` (default: from the environment); ``clock`` paces the
-    throttles (tests stop it)."""
+    throttles (tests stop it), ``now`` dates channel events (tests set it)."""
     cfg = settings or settings_module.load()
     session_factory = sessions(cfg.database_url)
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -88,12 +90,12 @@ def create_app(
         webhooks.router(
             channels=channels,
             gateway=gateway,
-            verify_zalo_oa=lambda raw, headers: zalo_oa_inbound.verify(
-                raw, headers, app_id=cfg.zalo_oa_app_id, secret_key=cfg.zalo_oa_secret_key
-            ),
             telegram_secret=cfg.telegram_webhook_secret,
+            zalo_oa_app_id=cfg.zalo_oa_app_id,
+            zalo_oa_secret_key=cfg.zalo_oa_secret_key,
             zalo_bot_secret=cfg.zalo_bot_webhook_secret,
             clock=clock,
+            now=now,
         )
     )
     app.include_router(

@@ -2,25 +2,29 @@
 
 Every channel gets its answer within its deadline (Zalo: 2 s) because only the database write
 happens before the 200; Rasa and the send happen afterwards. Updates we ignore get a 200 and a
-log line; a channel that is off answers 404; a bad secret or signature 401, nothing stored.
+log line; a channel that is off answers 404; a bad secret or signature 401, nothing stored; a
+body that is not an update of the channel 400. Whatever the body, the answer is a 4xx and one
+log line with the reason, never a 5xx or a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.channels import Channels
+from bot.clock import utcnow
 from bot.gateway import Gateway
 from bot.web.body import read_capped
 from bot.web.throttle import Throttle
+from connectors import json_body
 from connectors.base import ChannelEvent, IncomingMessage
 from connectors.telegram import inbound as telegram
 from connectors.zalo_bot import inbound as zalo_bot
@@ -28,17 +32,22 @@ from connectors.zalo_oa import inbound as zalo_oa
 
 logger = logging.getLogger(__name__)
 
+Parse = Callable[[Any], IncomingMessage | ChannelEvent | None]
+
 
 def router(
     *,
     channels: Channels,
     gateway: Gateway,
-    verify_zalo_oa: Callable[[bytes, Any], bool],
     telegram_secret: str,
+    zalo_oa_app_id: str,
+    zalo_oa_secret_key: str,
     zalo_bot_secret: str,
     clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = utcnow,
 ) -> APIRouter:
-    """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot."""
+    """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot; ``clock``
+    paces the throttle, ``now`` dates the Zalo events (tests set both)."""
     api = APIRouter()
     throttle = Throttle(burst=10, per_minute=30, clock=clock)
     tasks: set[asyncio.Task[Any]] = set()  # keep references until they finish
@@ -46,22 +55,30 @@ def router(
     async def receive(
         request: Request,
         channel: str,
-        verify: Callable[[bytes], bool],
-        parse: Callable[[Any], IncomingMessage | ChannelEvent | None],
+        parse: Parse,
+        *,
+        secret_ok: Callable[[], bool] = lambda: True,
+        signed: Callable[[bytes, Any], str | None] = lambda raw, data: None,
     ) -> Response:
+        """``secret_ok`` checks a secret header before the body is read as JSON; ``signed``
+        checks a signature inside the decoded body and says why it fails (None: it holds)."""
         if not channels.on(channel):
             return _status(404, "channel off")
         raw = await read_capped(request)
         if raw is None:
-            return _status(413, "body too large")
-        if not verify(raw):
-            logger.warning("%s webhook with a bad secret or signature", channel)
-            return _status(401, "bad secret or signature")
+            return _refuse(413, channel, "body too large")
+        if not secret_ok():
+            return _refuse(401, channel, "bad secret")
         try:
-            incoming = parse(json.loads(raw))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            logger.warning("%s webhook not understood: %s", channel, exc)
-            return _status(400, "not an update of this channel")
+            data = json_body.decode(raw)
+        except ValueError as exc:
+            return _refuse(400, channel, f"body not JSON: {exc}")
+        if (why := signed(raw, data)) is not None:
+            return _refuse(401, channel, why)
+        try:
+            incoming = parse(data)
+        except ValueError as exc:  # the parsers' one error for a body they cannot use
+            return _refuse(400, channel, f"not an update of this channel: {exc}")
         if incoming is None:
             return _status(200, "ignored")
 
@@ -76,13 +93,21 @@ def router(
             _background(tasks, channels.senders[channel].acknowledge(incoming))
         return _status(200, "ok")
 
+    def zalo_oa_signed(raw: bytes, data: Any, headers: Any) -> str | None:
+        keys = {"app_id": zalo_oa_app_id, "secret_key": zalo_oa_secret_key}
+        if not zalo_oa.verify(raw, data, headers, **keys):
+            return "bad signature"
+        if not zalo_oa.fresh(data, now()):
+            return "timestamp outside the accepted window (a replay?)"
+        return None
+
     @api.post("/webhooks/telegram")
     async def telegram_webhook(request: Request) -> Response:
         return await receive(
             request,
             telegram.CHANNEL,
-            lambda raw: telegram.verify(request.headers, telegram_secret),
             telegram.parse,
+            secret_ok=lambda: telegram.verify(request.headers, telegram_secret),
         )
 
     @api.post("/webhooks/zalo-oa")
@@ -90,8 +115,8 @@ def router(
         return await receive(
             request,
             zalo_oa.CHANNEL,
-            lambda raw: verify_zalo_oa(raw, request.headers),
             zalo_oa.parse,
+            signed=lambda raw, data: zalo_oa_signed(raw, data, request.headers),
         )
 
     @api.post("/webhooks/zalo-bot")
@@ -99,11 +124,17 @@ def router(
         return await receive(
             request,
             zalo_bot.CHANNEL,
-            lambda raw: zalo_bot.verify(request.headers, zalo_bot_secret),
-            zalo_bot.parse,
+            lambda data: zalo_bot.parse(data, now=now()),
+            secret_ok=lambda: zalo_bot.verify(request.headers, zalo_bot_secret),
         )
 
     return api
+
+
+def _refuse(code: int, channel: str, reason: str) -> JSONResponse:
+    """A 4xx with one warning line (the reason names no secret and quotes no body)."""
+    logger.warning("%s webhook refused (%s): %s", channel, code, reason)
+    return _status(code, reason if code != 401 else "bad secret or signature")
 
 
 def _status(code: int, detail: str) -> JSONResponse:

@@ -2,18 +2,22 @@
 
 Docs: bot.zapps.me/docs — "Webhook" (setWebhook secret_token, event names
 message.text.received, message.image.received, message.sticker.received…).
+A message's ``date`` (milliseconds) more than a day from now is refused, as on Zalo OA.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from connectors import fields as f
 from connectors.base import IMAGE, OTHER, STICKER, TEXT, IncomingMessage
 from connectors.http import secret_matches
 
 CHANNEL = "zalo_bot"
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
+WINDOW = timedelta(days=1)
 _KINDS = {
     "message.text.received": TEXT,
     "message.image.received": IMAGE,
@@ -29,30 +33,25 @@ def verify(headers: Any, secret: str) -> bool:
     return secret_matches(headers, SECRET_HEADER, secret)
 
 
-def parse(data: Any) -> IncomingMessage | None:
+def parse(data: Any, *, now: datetime) -> IncomingMessage | None:
     """The message in one webhook body (bare, or wrapped in {"ok", "result"})."""
     if isinstance(data, dict) and isinstance(data.get("result"), dict):
         data = data["result"]
-    if not isinstance(data, dict) or not isinstance(data.get("event_name"), str):
+    if not isinstance(data, dict):
         raise ValueError("not a Zalo Bot event")
-    kind = _KINDS.get(data["event_name"])
+    event = f.text(data, "event_name")
+    if not event:
+        raise ValueError("event_name: missing")
+    kind = _KINDS.get(event)
     if kind is None:
-        logger.info("ignoring zalo bot event %s", data["event_name"])
+        logger.info("ignoring zalo bot event %s", f.brief(event))
         return None
-    message = data.get("message")
-    if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
-        raise ValueError("event without a message")
-    chat_id, message_id = message["chat"].get("id"), message.get("message_id")
-    if not chat_id or not message_id:
-        raise ValueError("message without chat or id")
+    message = f.need(data, "message")
+    chat_id, message_id = f.ident(f.need(message, "chat"), "id"), f.ident(message, "message_id")
+    if "date" in message and not f.within(f.millis(message["date"], "date"), now, WINDOW):
+        raise ValueError("date: more than a day from now")
     extra: dict[str, object] = {}
     if kind == IMAGE:
-        extra = {"url": message.get("photo_url") or message.get("photo") or ""}
-    return IncomingMessage(
-        CHANNEL,
-        str(chat_id),
-        str(message_id),
-        text=str(message.get("text") or message.get("caption") or ""),
-        kind=kind,
-        data=extra,
-    )
+        extra = {"url": f.text(message, "photo_url") or f.text(message, "photo") or ""}
+    words = f.text(message, "text") or f.text(message, "caption") or ""
+    return IncomingMessage(CHANNEL, chat_id, message_id, text=words, kind=kind, data=extra)

@@ -1,17 +1,19 @@
-"""Zalo OA webhooks: verify X-ZEvent-Signature first, then parse the event.
+"""Zalo OA webhooks: verify X-ZEvent-Signature and the event's time first, then parse it.
 
 Docs: developers.zalo.me — Official Account API, "Webhook" (event names, X-ZEvent-Signature =
-"mac=" + sha256(app_id + raw body + timestamp + OA secret key)).
+"mac=" + sha256(app_id + raw body + timestamp + OA secret key)). The signature covers the
+body, so the body is decoded (``connectors.json_body``) before it can be checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
+from connectors import fields as f
 from connectors.base import (
     BUTTON,
     IMAGE,
@@ -25,6 +27,9 @@ from connectors.base import (
 
 CHANNEL = "zalo_oa"
 SIGNATURE_HEADER = "X-ZEvent-Signature"
+# The signature has no nonce: only its timestamp ties it to a moment. Outside this window a
+# correctly signed body is a replay (or a clock gone wrong), not proof of a fresh event.
+WINDOW = timedelta(days=1)
 _KINDS = {
     "user_send_image": IMAGE,
     "user_send_location": LOCATION,
@@ -34,33 +39,46 @@ _KINDS = {
 logger = logging.getLogger(__name__)
 
 
-def verify(raw_body: bytes, headers: Any, *, app_id: str, secret_key: str) -> bool:
-    """Whether the body is signed with our OA secret key for our app (constant-time)."""
-    if not secret_key:
+def verify(raw_body: bytes, data: Any, headers: Any, *, app_id: str, secret_key: str) -> bool:
+    """Whether ``raw_body`` (decoded: ``data``) is signed with our OA secret key for our app;
+    constant-time, and never raises, whatever the body."""
+    if not secret_key or not isinstance(data, dict):
         return False
-    try:
-        data = json.loads(raw_body)
-        body_app, timestamp = str(data["app_id"]), str(data["timestamp"])
-    except (ValueError, KeyError, TypeError):
+    body_app, stamp = data.get("app_id"), data.get("timestamp")
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in (body_app, stamp)):
         return False
+    body_app, stamp = str(body_app), str(stamp)
     if app_id and body_app != app_id:
         return False
-    digest = hashlib.sha256(
-        body_app.encode() + raw_body + timestamp.encode() + secret_key.encode()
-    ).hexdigest()
+    try:
+        signed = body_app.encode() + raw_body + stamp.encode() + secret_key.encode()
+    except UnicodeEncodeError:  # a lone surrogate: Zalo could not have signed it
+        return False
+    digest = hashlib.sha256(signed).hexdigest()
     given = headers.get(SIGNATURE_HEADER, "").strip().removeprefix("mac=")
     return hmac.compare_digest(given.encode(), digest.encode())
 
 
+def fresh(data: dict[str, Any], now: datetime) -> bool:
+    """Whether a (signed) event's timestamp is within ``WINDOW`` of ``now``."""
+    try:
+        return f.within(f.millis(data.get("timestamp"), "timestamp"), now, WINDOW)
+    except ValueError:
+        return False
+
+
 def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
     """The message or event in one webhook body; ``None`` for events we ignore (logged)."""
-    if not isinstance(data, dict) or not isinstance(data.get("event_name"), str):
+    if not isinstance(data, dict):
         raise ValueError("not a Zalo OA event")
-    event, stamp = data["event_name"], str(data.get("timestamp", ""))
+    event = f.text(data, "event_name")
+    if not event:
+        raise ValueError("event_name: missing")
+    stamp = str(f.millis(data.get("timestamp"), "timestamp"))
     if event.startswith("oa_send_"):  # the echo of our own send
         return None
     if event in ("follow", "unfollow"):
-        user = _id(data.get("follower"))
+        user = f.ident(f.need(data, "follower"), "id")
         if event == "unfollow":
             return ChannelEvent(CHANNEL, user, f"unfollow:{user}:{stamp}", "unreachable")
         # A new follower is greeted as if they had said hello.
@@ -68,34 +86,31 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
             CHANNEL, user, f"follow:{user}:{stamp}", kind=BUTTON, payload="/greet"
         )
     if not event.startswith("user_send_"):
-        logger.info("ignoring zalo oa event %s", event)
+        logger.info("ignoring zalo oa event %s", f.brief(event))
         return None
-    message = data.get("message") or {}
-    user, msg_id = _id(data.get("sender")), str(message.get("msg_id") or f"{event}:{stamp}")
+    user = f.ident(f.need(data, "sender"), "id")
+    message = f.obj(data, "message") or {}
+    msg_id = f.ident(message, "msg_id") if message.get("msg_id") else f"{event[:40]}:{stamp}"
+    words = f.text(message, "text") or ""
     if event == "user_send_text":
-        return IncomingMessage(
-            CHANNEL, user, msg_id, text=str(message.get("text") or ""), kind=TEXT
-        )
+        return IncomingMessage(CHANNEL, user, msg_id, text=words, kind=TEXT)
     payload = _first_attachment(message)
     kind = _KINDS.get(event, OTHER)
     extra: dict[str, object] = {}
     if kind == LOCATION:
-        extra = dict(payload.get("coordinates") or {})
+        where = f.need(payload, "coordinates")
+        extra = {
+            "latitude": f.number(where, "latitude", limit=90),
+            "longitude": f.number(where, "longitude", limit=180),
+        }
     elif kind in (IMAGE, STICKER):
-        extra = {"url": payload.get("url") or payload.get("thumbnail") or ""}
-    return IncomingMessage(
-        CHANNEL, user, msg_id, text=str(message.get("text") or ""), kind=kind, data=extra
-    )
-
-
-def _id(party: Any) -> str:
-    if not isinstance(party, dict) or not party.get("id"):
-        raise ValueError("event without a user id")
-    return str(party["id"])
+        extra = {"url": f.text(payload, "url") or f.text(payload, "thumbnail") or ""}
+    return IncomingMessage(CHANNEL, user, msg_id, text=words, kind=kind, data=extra)
 
 
 def _first_attachment(message: dict[str, Any]) -> dict[str, Any]:
+    """The payload of the first attachment ({} when there is none)."""
     attachments = message.get("attachments") or [{}]
-    first = attachments[0] if isinstance(attachments, list) and attachments else {}
-    payload = first.get("payload") if isinstance(first, dict) else None
-    return payload if isinstance(payload, dict) else {}
+    if not isinstance(attachments, list) or not isinstance(attachments[0], dict):
+        raise ValueError("attachments: not a list of objects")
+    return f.obj(attachments[0], "payload") or {}

@@ -1,0 +1,1 @@
+"""Property-based fuzzing of what clients can send."""
