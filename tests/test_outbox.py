@@ -173,7 +173,9 @@ async def test_one_persons_messages_arrive_in_order_within_telegram_limits(setup
     to_101 = [m for m in setup.telegram.sent if m["chat_id"] == 101]
     assert [m["text"] for m in to_101] == texts
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(to_101)]
-    assert min(gaps) >= 0.95  # one per second in one chat
+    # One per second in one chat: the limiter spaces the starts by 1 s; arrivals at the fake
+    # jitter by a request's latency on a loaded machine (0.94 s was seen), hence the margin.
+    assert min(gaps) >= 0.8
     assert setup.telegram.violations == []
     assert statuses(setup.sessions) == ["sent"] * 5
 
