@@ -6,7 +6,9 @@ be acknowledged at once and nothing is lost. ``answer_account`` then answers tha
 waiting messages in the order they arrived (one lock per person; different people run
 concurrently) and stores the replies: the web chat's as sent (the page fetches them), the other
 channels' as queued for the outbox. When Rasa does not answer, the message stays pending, the
-person gets one short busy notice, and ``retry_waiting`` answers it later.
+person gets one short busy notice, and ``retry_waiting`` answers it later. A message that keeps
+failing while the assistant answers other people is poisoned: after ``MAX_ANSWER_ATTEMPTS``
+such failures it is given up (``failed``, kept for staff) and the person is told once.
 """
 
 from __future__ import annotations
@@ -45,8 +47,15 @@ TOO_FAST = "too_fast"  # data["system"] of the flood notice, sent once per flood
 WEBCHAT = "webchat"
 # What to say to a message without words, by its kind (the rest: "empty" or "no_words").
 NOTICE_BY_KIND = {IMAGE: "image", LOCATION: "location", STICKER: "no_words", OTHER: "no_words"}
+UNANSWERED = "unanswered"  # data["system"] of the notice that a message was given up
 # A message received this long ago and still unanswered was orphaned by a crash.
 ORPHAN_AFTER = timedelta(seconds=30)
+# Failures of one message, each while the assistant answered someone else, before it is
+# given up. Failures during an outage (nobody answered) do not count: those messages wait.
+MAX_ANSWER_ATTEMPTS = 5
+# A retry pass in which this many people in a row fail and nobody is answered stops early:
+# the assistant is down, and the rest wait for the next pass.
+OUTAGE_AFTER = 3
 
 
 class Gateway:
@@ -68,6 +77,11 @@ class Gateway:
         self.on_queued = on_queued or (lambda: None)  # wakes the outbox
         # One lock per person, dropped by the GC once nobody holds or waits for it.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # How many messages the assistant has answered in this process, and that count when
+        # each still-waiting message last failed: a failure counts against a message only if
+        # the assistant answered someone else since (it works, so the message is the problem).
+        self._answered = 0
+        self._failed_at: dict[int, int] = {}
 
     def _lock(self, account_id: int) -> asyncio.Lock:
         lock = self._locks.get(account_id)
@@ -195,25 +209,57 @@ class Gateway:
         if len(words) > self.max_nlu_chars:
             words = words[: self.max_nlu_chars]
             notices.append(OutgoingMessage(text=wording.system("trimmed")))
-        inbound.attempts += 1
+        answered_before = self._failed_at.get(inbound.id, self._answered)
         session.commit()  # hand the connection back to the pool while Rasa thinks
         try:
             replies = await self.rasa.converse(sender_id, words)
         except RasaUnavailable as exc:
-            logger.warning("message %s pending: %s", inbound.id, exc)
-            inbound.status = log.PENDING
-            if self._busy_notice_sent(session, inbound):
-                session.commit()
-                return []
-            busy = [OutgoingMessage(text=wording.system(BUSY_NOTICE))]
-            return self._store_replies(session, inbound, busy, system=BUSY_NOTICE)
+            return self._not_answered(session, inbound, exc, answered_before)
+        self._answered += 1
+        self._failed_at.pop(inbound.id, None)
         inbound.status = log.ANSWERED
         return self._store_replies(session, inbound, notices + merge_paragraphs(replies))
 
-    def _busy_notice_sent(self, session: Session, inbound: log.Message) -> bool:
-        """Whether this outage was already announced: the last reply was the busy notice."""
+    def _not_answered(
+        self, session: Session, inbound: log.Message, exc: RasaUnavailable, answered_before: int
+    ) -> list[log.Message]:
+        """The assistant failed on this message: it waits (a busy notice unless the person's
+        last reply was a notice already), or, failing again and again while others are
+        answered, it is given up."""
+        if self._answered > answered_before:  # others were answered: this message is the problem
+            inbound.attempts += 1
+        self._failed_at[inbound.id] = self._answered
+        if inbound.attempts >= MAX_ANSWER_ATTEMPTS:
+            return self._give_up(session, inbound, exc)
+        logger.warning("message %s pending (%s failures): %s", inbound.id, inbound.attempts, exc)
+        inbound.status = log.PENDING
+        # Said already: busy (this outage), or that an earlier message could not be answered.
+        if self._last_notice(session, inbound) in (BUSY_NOTICE, UNANSWERED):
+            session.commit()
+            return []
+        busy = [OutgoingMessage(text=wording.system(BUSY_NOTICE))]
+        return self._store_replies(session, inbound, busy, system=BUSY_NOTICE)
+
+    def _give_up(
+        self, session: Session, inbound: log.Message, exc: RasaUnavailable
+    ) -> list[log.Message]:
+        """Stop retrying: the message stays in the log as ``failed`` for staff, and the person
+        is told once (not again for their next given-up message in a row)."""
+        logger.error("message %s given up after %s failures: %s", inbound.id, inbound.attempts, exc)
+        self._failed_at.pop(inbound.id, None)
+        inbound.status = log.FAILED
+        inbound.error = f"not answered: {exc}"[:300]
+        if self._last_notice(session, inbound) == UNANSWERED:
+            session.commit()
+            return []
+        notice = [OutgoingMessage(text=wording.system(UNANSWERED))]
+        return self._store_replies(session, inbound, notice, system=UNANSWERED)
+
+    def _last_notice(self, session: Session, inbound: log.Message) -> str | None:
+        """The system notice the person was sent last, if their last reply was one."""
         last = log.last_outbound(session=session, account_id=inbound.account_id)
-        return last is not None and last.data.get("system") == BUSY_NOTICE
+        system = last.data.get("system") if last is not None else None
+        return str(system) if system else None
 
     def _store_replies(
         self,
@@ -254,22 +300,29 @@ class Gateway:
         return rows
 
     async def retry_waiting(self) -> int:
-        """Answer messages left pending (Rasa was down) or orphaned (a crash after storing);
-        stop at the first person whose message fails again. Returns how many people."""
+        """Answer messages left pending (Rasa was down) or orphaned (a crash after storing),
+        person by person, moving past anyone still not answered; a pass in which
+        ``OUTAGE_AFTER`` people in a row fail and nobody is answered stops early (the
+        assistant is down). Returns how many people have nothing left waiting."""
         with self.sessions() as session:
             waiting = log.accounts_waiting(
                 session=session, received_before=datetime.now(UTC) - ORPHAN_AFTER
             )
-        done = 0
+        done = failed_in_a_row = 0
         for account_id in waiting:
-            await self.answer_account(account_id)
+            try:
+                await self.answer_account(account_id)
+            except Exception as exc:  # one person's bad message must not stop the others
+                logger.error("retry of account %s failed: %r", account_id, exc)
             with self.sessions() as session:
-                if any(
-                    m.status == log.PENDING
-                    for m in log.waiting_inbound(session=session, account_id=account_id)
-                ):
-                    return done
-            done += 1
+                left = log.waiting_inbound(session=session, account_id=account_id)
+            if not left:
+                done, failed_in_a_row = done + 1, 0
+                continue
+            failed_in_a_row += 1
+            if failed_in_a_row >= OUTAGE_AFTER and not done:
+                logger.warning("retry pass stopped: the assistant answers nobody")
+                break
         return done
 
 

@@ -1,7 +1,8 @@
 """The outbox: sends queued replies on their channel, in order per person, within its limits.
 
 Each message is marked ``sending`` (committed) before the channel is called and gets its
-outcome after, so a crash in between leaves it ``uncertain`` — never sent twice. Messages the
+outcome after, so a crash in between leaves it ``uncertain`` — never sent twice; so does an
+outcome the database refuses to record, so one person's queue never stalls. Messages the
 channel certainly did not take (429, 5xx, connection refused) are retried with back-off; a
 429's retry_after pauses that chat; a person who blocked the bot is marked unreachable.
 """
@@ -12,10 +13,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import utcnow
 from bot.storage import conversations as log
 from connectors.base import Button, Channel, OutgoingMessage, SendResult
 from connectors.ratelimit import RateLimiter
@@ -36,10 +38,12 @@ class Outbox:
         sessions: sessionmaker[Session],
         channels: dict[str, Channel],
         limiters: dict[str, RateLimiter],
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
         self.limiters = limiters
+        self.now = now  # aware UTC; due times and back-off are read on it (tests move it)
         self._wake = asyncio.Event()
         self._busy: dict[int, asyncio.Task[None]] = {}  # account id → its delivery task
 
@@ -68,9 +72,7 @@ class Outbox:
         if not self.channels:
             return 0
         with self.sessions() as session:
-            due = log.accounts_due(
-                session=session, channels=list(self.channels), now=datetime.now(UTC)
-            )
+            due = log.accounts_due(session=session, channels=list(self.channels), now=self.now())
         started = 0
         for account_id in due:
             if account_id not in self._busy:
@@ -100,7 +102,7 @@ class Outbox:
                 message = log.head_of_line(session=session, account_id=account_id)
                 if message is None or message.status == log.SENDING:
                     return
-                now = datetime.now(UTC)
+                now = self.now()
                 if message.next_attempt_at and message.next_attempt_at > now:
                     return  # a later pass picks it up
                 account = message.account
@@ -134,11 +136,29 @@ class Outbox:
     def _record(
         self, message_id: int, result: SendResult, limiter: RateLimiter | None, recipient: str
     ) -> bool:
-        """Store the outcome; False when this person's queue must wait (a retry later)."""
+        """Store the outcome; False when this person's queue must wait (a retry later).
+
+        If the outcome cannot be stored (a constraint, a database error), the message becomes
+        ``uncertain`` in a fresh transaction: the channel may have delivered it, so it is never
+        resent, and it is not left ``sending``, which would stall the person's queue.
+        """
+        try:
+            return self._store_outcome(message_id, result, limiter, recipient)
+        except Exception as exc:  # recording must not stall the queue, whatever went wrong
+            reason = _short(exc)
+            logger.error(
+                "message %s: outcome not recorded (%s): marked uncertain", message_id, reason
+            )
+            return self._mark_uncertain(message_id, result, reason)
+
+    def _store_outcome(
+        self, message_id: int, result: SendResult, limiter: RateLimiter | None, recipient: str
+    ) -> bool:
         with self.sessions() as session:
             message = session.get(log.Message, message_id)
-            assert message is not None
-            now = datetime.now(UTC)
+            if message is None:
+                raise LookupError("the message is gone")
+            now = self.now()
             message.error = result.error[:300] if result.error else None
             if result.ok:
                 message.status, message.sent_at = log.SENT, now
@@ -165,6 +185,28 @@ class Outbox:
                     logger.info("%s is unreachable: %s", message.account.sender_id, result.error)
             session.commit()
             return True
+
+    def _mark_uncertain(self, message_id: int, result: SendResult, reason: str) -> bool:
+        """The fallback of ``_record``; False (the queue waits) only if even this fails."""
+        said = "accepted it" if result.ok else (result.error or "failed")
+        try:
+            with self.sessions() as session:
+                message = session.get(log.Message, message_id)
+                if message is not None:
+                    message.status = log.UNCERTAIN
+                    message.error = f"outcome not recorded ({reason}); the channel: {said}"[:300]
+                    session.commit()
+            return True
+        except Exception as exc:  # the database is gone: recover() settles it at the next start
+            logger.error("message %s stays sending: %s", message_id, _short(exc))
+            return False
+
+
+def _short(exc: BaseException) -> str:
+    """One line about a failure, without the SQL statement and parameters SQLAlchemy adds."""
+    cause = getattr(exc, "orig", None) or exc
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(exc).__name__}: {first}"[:200]
 
 
 def _outgoing(message: log.Message) -> OutgoingMessage:

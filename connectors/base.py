@@ -80,6 +80,14 @@ class SendResult:
     error: str | None = None
 
 
+def channel_id(value: object) -> str | None:
+    """The channel's id for a sent message as we store it: None when the answer had none
+    (never the string "None", which would collide with the next missing one)."""
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
 class Channel(Protocol):
     """A channel Loa can send on: the gateway, the desk and broadcasts use only this."""
 

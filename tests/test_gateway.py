@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import wording
-from bot.gateway import Gateway, merge_paragraphs
+from bot.gateway import MAX_ANSWER_ATTEMPTS, OUTAGE_AFTER, Gateway, merge_paragraphs
 from bot.rasa_client import RasaClient
 from bot.storage import conversations as log
 from connectors.base import BUTTON, Button, IncomingMessage
@@ -145,11 +145,74 @@ async def test_a_new_message_answers_older_pending_ones_first(gateway, fake_rasa
     assert [r.text for r in replies] == ["echo: một", "echo: hai"]
 
 
-async def test_retry_stops_at_the_first_failure(gateway, fake_rasa) -> None:
+def notices_to(session_factory: sessionmaker[Session], sender: str) -> list[str | None]:
+    """The system notices (or None for an answer) sent to one web chat sender, in order."""
+    with session_factory() as s:
+        account = log.find_account(session=s, channel="webchat", external_id=sender)
+        assert account is not None
+        rows = log.outbound_after(session=s, account_id=account.id, after_id=0)
+        return [r.data.get("system") for r in rows]
+
+
+async def test_an_outage_gives_up_on_nobody_and_a_pass_stops_early(
+    gateway, fake_rasa, session_factory
+) -> None:
     fake, _ = fake_rasa
-    fake.mode = "error"
-    await gateway.handle(msg("một", "m1"))
-    assert await gateway.retry_waiting() == 0
+    people = [f"u{i}" for i in range(OUTAGE_AFTER + 2)]
+    fake.poison = {f"hỏi {p}" for p in people}  # every message fails: the assistant is down
+    for p in people:
+        await gateway.handle(msg(f"hỏi {p}", "m1", sender=p))
+    calls = len(fake.poisoned)
+    for _ in range(2 * MAX_ANSWER_ATTEMPTS):
+        assert await gateway.retry_waiting() == 0
+    # Each pass stopped after OUTAGE_AFTER people in a row failed, nobody answered.
+    assert len(fake.poisoned) - calls == 2 * MAX_ANSWER_ATTEMPTS * OUTAGE_AFTER
+    with session_factory() as s:
+        inbound = s.scalars(select(log.Message).where(log.Message.direction == "in")).all()
+        assert {(m.status, m.attempts) for m in inbound} == {("pending", 0)}
+    assert all(notices_to(session_factory, p) == ["busy"] for p in people)
+
+
+async def test_a_poisoned_message_is_given_up_while_others_are_answered(
+    gateway, fake_rasa, session_factory
+) -> None:
+    fake, _ = fake_rasa
+    fake.poison = {"tin độc", "tin độc nữa"}
+    fake.mode = "error"  # an outage first: both people wait
+    await gateway.handle(msg("tin độc", "p1", sender="poisoned"))
+    await gateway.handle(msg("tin độc nữa", "p2", sender="poisoned"))
+    await gateway.handle(msg("chào", "q1", sender="other"))
+    fake.mode = "ok"
+    assert await gateway.retry_waiting() == 1  # moved past the poisoned person
+    assert [m["message"] for m in fake.received] == ["chào"]
+
+    rounds = 0
+    while log_status(session_factory, "poisoned") != ["failed", "failed"]:
+        rounds += 1
+        assert rounds <= 3 * MAX_ANSWER_ATTEMPTS, "the poisoned messages are retried forever"
+        await gateway.handle(msg("alo", f"r{rounds}", sender=f"r{rounds}"))  # Rasa works
+        await gateway.retry_waiting()
+    tried = len(fake.poisoned)
+    for _ in range(3):
+        await gateway.retry_waiting()
+    assert len(fake.poisoned) == tried  # given up: no longer retried
+
+    assert notices_to(session_factory, "poisoned") == ["busy", "unanswered"]  # told once
+    with session_factory() as s:  # what a desk lists for staff
+        assert [m.text for m in log.unanswered(session=s)] == ["tin độc", "tin độc nữa"]
+        assert {m.attempts for m in log.unanswered(session=s)} == {MAX_ANSWER_ATTEMPTS}
+    replies = await gateway.handle(msg("xin chào", "p3", sender="poisoned"))
+    assert [r.text for r in replies] == ["echo: xin chào"]
+
+
+def log_status(session_factory: sessionmaker[Session], sender: str) -> list[str]:
+    with session_factory() as s:
+        account = log.find_account(session=s, channel="webchat", external_id=sender)
+        assert account is not None
+        query = select(log.Message.status).where(
+            log.Message.account_id == account.id, log.Message.direction == "in"
+        )
+        return list(s.scalars(query.order_by(log.Message.id)))
 
 
 async def test_one_persons_messages_are_answered_in_order(gateway, fake_rasa) -> None:

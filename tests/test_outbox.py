@@ -1,17 +1,23 @@
-"""The outbox against fake Telegram and Zalo APIs: order, pace, retries, never twice."""
+"""The outbox against fake Telegram and Zalo APIs: order, pace, retries, never twice.
+
+Back-off waits pass on a test clock the tests move, not in real time; Telegram's pacing and a
+429's retry_after stay on real time, as the fake measures them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -19,6 +25,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.tokens import DbTokenStore
 from bot.outbox import Outbox
 from bot.storage import conversations as log
+from bot.storage.engine import engine
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram_limits
 from connectors.telegram.outbound import TelegramChannel
@@ -29,6 +36,25 @@ from testkit.fakes import zalo_oa as oa
 from testkit.fakes.server import serve
 
 DATABASES = ("sqlite", "postgresql")  # run every test on both
+READ_TIMEOUT = 15  # as in production: a loaded machine never reaches it against a local fake
+
+
+@dataclass
+class MovableClock:
+    """Real time plus an offset the test moves forward: waits pass at once, time still runs."""
+
+    offset: float = 0.0
+    moves: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        self.moves.append(round(seconds, 1))
 
 
 @dataclass
@@ -38,24 +64,33 @@ class Setup:
     zalo: oa.FakeZaloOA
     sessions: sessionmaker[Session]
     store: DbTokenStore
+    clock: MovableClock
+    telegram_url: str
 
 
 @pytest.fixture
 def fakes() -> Iterator[tuple[tg.FakeTelegram, str, oa.FakeZaloOA, str]]:
-    telegram, zalo = tg.FakeTelegram(slow_seconds=2), oa.FakeZaloOA(slow_seconds=2)
+    telegram, zalo = tg.FakeTelegram(), oa.FakeZaloOA()
     with serve(telegram.app()) as tg_url, serve(zalo.app()) as oa_url:
         yield telegram, tg_url, zalo, oa_url
+
+
+def telegram_bot(url: str, read_timeout: float = READ_TIMEOUT) -> Bot:
+    request = HTTPXRequest(read_timeout=read_timeout, connection_pool_size=32)
+    return Bot(tg.TOKEN, base_url=f"{url}/bot", request=request)
+
+
+def telegram_limiter() -> RateLimiter:
+    return RateLimiter(
+        per_second=telegram_limits.PER_SECOND, chat_interval=telegram_limits.CHAT_INTERVAL
+    )
 
 
 @pytest.fixture
 async def setup(fakes, session_factory) -> AsyncIterator[Setup]:
     telegram, tg_url, zalo, oa_url = fakes
+    clock = MovableClock()
     async with httpx.AsyncClient() as client:
-        bot = Bot(
-            tg.TOKEN,
-            base_url=f"{tg_url}/bot",
-            request=HTTPXRequest(read_timeout=1, connection_pool_size=32),
-        )
         initial = Tokens(oa.ACCESS_TOKEN, oa.REFRESH_TOKEN, time.time() + 20 * 3600)
         store = DbTokenStore(sessions=session_factory, channel="zalo_oa", initial=initial)
         tokens = ZaloTokens(
@@ -68,18 +103,16 @@ async def setup(fakes, session_factory) -> AsyncIterator[Setup]:
         outbox = Outbox(
             sessions=session_factory,
             channels={
-                "telegram": TelegramChannel(bot),
+                "telegram": TelegramChannel(telegram_bot(tg_url)),
                 "zalo_oa": ZaloOAChannel(client=client, tokens=tokens, base_url=oa_url),
             },
             limiters={
-                "telegram": RateLimiter(
-                    per_second=telegram_limits.PER_SECOND,
-                    chat_interval=telegram_limits.CHAT_INTERVAL,
-                ),
-                "zalo_oa": RateLimiter(per_second=60, chat_interval=0.0),
+                "telegram": telegram_limiter(),  # real time: the fake checks the pace
+                "zalo_oa": RateLimiter(per_second=60, chat_interval=0.0, clock=clock.monotonic),
             },
+            now=clock.now,
         )
-        yield Setup(outbox, telegram, zalo, session_factory, store)
+        yield Setup(outbox, telegram, zalo, session_factory, store, clock, tg_url)
 
 
 def queue(
@@ -113,29 +146,36 @@ def statuses(sessions: sessionmaker[Session]) -> list[str]:
         return list(s.scalars(select(log.Message.status).order_by(log.Message.id)))
 
 
-async def run_until_idle(outbox: Outbox, timeout: float = 20) -> None:
-    """Passes of the outbox until nothing is due or waiting for a retry."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+async def run_until_idle(outbox: Outbox, clock: MovableClock, passes: int = 50) -> None:
+    """Passes of the outbox until nothing is queued; when all that is left waits for a retry,
+    the clock moves to the first one instead of the test sleeping."""
+    for _ in range(passes):
         started = outbox.start_due()
         await outbox.drain()
         with outbox.sessions() as s:
-            left = s.scalars(select(log.Message).where(log.Message.status == log.QUEUED)).all()
-        if not started and not left:
+            query = select(log.Message.next_attempt_at).where(log.Message.status == log.QUEUED)
+            waiting = list(s.scalars(query))
+        if not waiting:
             return
-        await asyncio.sleep(0.1)
-    raise AssertionError("outbox did not finish")
+        if not started:
+            due = min((t for t in waiting if t is not None), default=None)
+            if due is None or due <= clock.now():
+                break  # queued and due, yet nothing starts: the queue is stuck
+            clock.advance((due - clock.now()).total_seconds() + 0.01)
+    raise AssertionError(f"outbox did not finish: {statuses(outbox.sessions)}")
 
 
 async def test_one_persons_messages_arrive_in_order_within_telegram_limits(setup: Setup) -> None:
     texts = [f"tin {i}" for i in range(4)]
     queue(setup.sessions, "telegram", "101", *texts)
     queue(setup.sessions, "telegram", "102", "khác")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     to_101 = [m for m in setup.telegram.sent if m["chat_id"] == 101]
     assert [m["text"] for m in to_101] == texts
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(to_101)]
-    assert min(gaps) >= 0.95  # one per second in one chat
+    # One per second in one chat: the limiter spaces the starts by 1 s; arrivals at the fake
+    # jitter by a request's latency on a loaded machine (0.94 s was seen), hence the margin.
+    assert min(gaps) >= 0.8
     assert setup.telegram.violations == []
     assert statuses(setup.sessions) == ["sent"] * 5
 
@@ -143,7 +183,7 @@ async def test_one_persons_messages_arrive_in_order_within_telegram_limits(setup
 async def test_many_chats_stay_under_30_per_second(setup: Setup) -> None:
     for chat in range(200, 260):
         queue(setup.sessions, "telegram", str(chat), "thông báo")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert len(setup.telegram.sent) == 60
     assert setup.telegram.violations == []
     first, last = setup.telegram.sent[0]["at"], setup.telegram.sent[-1]["at"]
@@ -155,7 +195,7 @@ async def test_429_retry_after_is_honoured_and_the_message_sent_once(setup: Setu
     setup.telegram.fail_next(1, "429")
     queue(setup.sessions, "telegram", "103", "sau khi chờ")
     t0 = time.monotonic()
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert [m["text"] for m in setup.telegram.sent] == ["sau khi chờ"]
     assert setup.telegram.sent[0]["at"] - t0 >= 0.95
     assert statuses(setup.sessions) == ["sent"]
@@ -164,16 +204,26 @@ async def test_429_retry_after_is_honoured_and_the_message_sent_once(setup: Setu
 async def test_5xx_is_retried_with_backoff(setup: Setup) -> None:
     setup.telegram.fail_next(2, "500")
     queue(setup.sessions, "telegram", "104", "thử lại")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert [m["text"] for m in setup.telegram.sent] == ["thử lại"]
     with setup.sessions() as s:
         assert s.scalars(select(log.Message.attempts)).one() == 3
+    assert setup.clock.moves == [1.0, 2.0]  # waited 1 s, then 2 s (on the test clock)
 
 
 async def test_a_timeout_after_sending_is_never_sent_twice(setup: Setup) -> None:
+    # Its own short read timeout, well below the fake's late answer; 2 s is still ample for
+    # the other send's answer from a local fake on a loaded machine.
+    setup.telegram.slow_seconds = 4
     setup.telegram.fail_next(1, "timeout")
+    outbox = Outbox(
+        sessions=setup.sessions,
+        channels={"telegram": TelegramChannel(telegram_bot(setup.telegram_url, 2))},
+        limiters={"telegram": telegram_limiter()},
+        now=setup.clock.now,
+    )
     queue(setup.sessions, "telegram", "105", "có thể đã tới", "tin sau")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(outbox, setup.clock)
     assert [m["text"] for m in setup.telegram.sent] == ["có thể đã tới", "tin sau"]
     assert statuses(setup.sessions) == ["uncertain", "sent"]
 
@@ -181,7 +231,7 @@ async def test_a_timeout_after_sending_is_never_sent_twice(setup: Setup) -> None
 async def test_blocked_person_is_marked_unreachable(setup: Setup) -> None:
     setup.telegram.blocked.add(106)
     queue(setup.sessions, "telegram", "106", "một", "hai")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert setup.telegram.sent == []
     assert len([r for r in setup.telegram.requests if r["method"].lower() == "sendmessage"]) == 1
     assert statuses(setup.sessions) == ["failed", "failed"]
@@ -195,7 +245,7 @@ async def test_a_crash_mid_send_leaves_it_uncertain(setup: Setup) -> None:
         s.get(log.Message, mid).status = log.SENDING
         s.commit()
     assert setup.outbox.recover() == 1
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert setup.telegram.sent == []
     assert statuses(setup.sessions) == ["uncertain"]
 
@@ -205,7 +255,7 @@ async def test_zalo_expired_token_is_refreshed_once_and_the_new_refresh_token_ke
 ) -> None:
     setup.zalo.expire(oa.ACCESS_TOKEN)
     queue(setup.sessions, "zalo_oa", "u1", "một", "hai")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert [m["text"] for m in setup.zalo.sent] == ["một", "hai"]
     assert setup.zalo.refresh_count == 1
     saved = setup.store.load()
@@ -215,7 +265,7 @@ async def test_zalo_expired_token_is_refreshed_once_and_the_new_refresh_token_ke
 async def test_zalo_token_about_to_expire_is_refreshed_before_sending(setup: Setup) -> None:
     setup.store.save(Tokens(oa.ACCESS_TOKEN, oa.REFRESH_TOKEN, time.time() + 60))
     queue(setup.sessions, "zalo_oa", "u2", "xin chào")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert setup.zalo.refresh_count == 1
     assert not any(r.get("error") == -216 for r in setup.zalo.requests)
 
@@ -227,7 +277,7 @@ async def test_zalo_token_about_to_expire_is_refreshed_before_sending(setup: Set
 async def test_zalo_errors(setup: Setup, code: str, final: str) -> None:
     setup.zalo.fail_next(1, code)
     queue(setup.sessions, "zalo_oa", "u3", "tin")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert statuses(setup.sessions) == [final]
     assert len(setup.zalo.sent) == (1 if final == "sent" else 0)
     with setup.sessions() as s:
@@ -236,7 +286,7 @@ async def test_zalo_errors(setup: Setup, code: str, final: str) -> None:
 
 async def test_zalo_outside_the_7_day_window_is_not_even_tried(setup: Setup) -> None:
     queue(setup.sessions, "zalo_oa", "u4", "ngoài 7 ngày", wrote_ago=timedelta(days=8))
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert statuses(setup.sessions) == ["failed"]
     assert setup.zalo.requests == []
 
@@ -244,7 +294,7 @@ async def test_zalo_outside_the_7_day_window_is_not_even_tried(setup: Setup) -> 
 async def test_zalo_window_closed_on_their_side_means_unreachable(setup: Setup) -> None:
     setup.zalo.last_interaction["u5"] = time.time() - 8 * 24 * 3600  # Zalo knows better
     queue(setup.sessions, "zalo_oa", "u5", "tin")
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     assert statuses(setup.sessions) == ["failed"]
     with setup.sessions() as s:
         assert s.scalars(select(log.ChannelAccount.reachable)).one() is False
@@ -267,7 +317,89 @@ async def test_zalo_buttons_beyond_five_are_listed_in_the_text(setup: Setup) -> 
             )
         )
         s.commit()
-    await run_until_idle(setup.outbox)
+    await run_until_idle(setup.outbox, setup.clock)
     [sent] = setup.zalo.sent
     assert [b["title"] for b in sent["buttons"]] == titles[:5]
     assert sent["text"] == "Chọn:\n• Mục 5\n• Mục 6"
+
+
+async def test_zalo_answers_without_a_message_id_do_not_stall_the_queue(setup: Setup) -> None:
+    setup.zalo.omit_message_id = True
+    queue(setup.sessions, "zalo_oa", "u7", "một", "hai", "ba")
+    await run_until_idle(setup.outbox, setup.clock)
+    assert [m["text"] for m in setup.zalo.sent] == ["một", "hai", "ba"]
+    with setup.sessions() as s:
+        rows = s.scalars(select(log.Message).order_by(log.Message.id)).all()
+        assert [(m.status, m.channel_message_id) for m in rows] == [("sent", None)] * 3
+
+
+async def test_an_outcome_that_cannot_be_recorded_is_uncertain_and_logged(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    setup.zalo.fixed_message_id = "the-same-id"  # the log's unique key refuses the repeats
+    queue(setup.sessions, "zalo_oa", "u8", "một", "hai", "ba")
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        await run_until_idle(setup.outbox, setup.clock)
+    assert [m["text"] for m in setup.zalo.sent] == ["một", "hai", "ba"]  # never resent
+    assert statuses(setup.sessions) == ["sent", "uncertain", "uncertain"]
+    lines = [r for r in caplog.records if "outcome not recorded" in r.getMessage()]
+    assert len(lines) == 2
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in lines)
+
+
+def test_two_outboxes_on_one_database_both_send_the_same_head_of_line(
+    fakes, database_url: str
+) -> None:
+    """Documents today's limit, not a goal: claiming a person's next message is a read (the
+    head of the line) and then a write (``sending``), not one atomic step. Two outboxes on
+    one database (two processes) that read it at the same moment both claim it, and both
+    send it. Run one outbox per database until sending is made safe across processes
+    (broadcasts); then this test must change.
+
+    The barrier makes the race certain: each outbox, in its own thread and event loop, holds
+    its claim until the other has read the head of the line too.
+    """
+    telegram, tg_url, _, _ = fakes
+    [message_id] = queue(sessions_for(database_url), "telegram", "300", "một lần thôi")
+    barrier = threading.Barrier(2, timeout=20)
+
+    def deliver() -> None:
+        factory = sessions_for(database_url)
+        claimed: list[bool] = []
+
+        @event.listens_for(factory, "before_commit")
+        def claim_together(session: Session) -> None:
+            claiming = any(
+                isinstance(o, log.Message) and o.status == log.SENDING for o in session.dirty
+            )
+            if claiming and not claimed:
+                claimed.append(True)
+                barrier.wait()
+
+        async def once() -> None:
+            outbox = Outbox(
+                sessions=factory,
+                channels={"telegram": TelegramChannel(telegram_bot(tg_url))},
+                limiters={"telegram": telegram_limiter()},
+            )
+            outbox.start_due()
+            await outbox.drain()
+
+        asyncio.run(once())
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert [m["text"] for m in telegram.sent] == ["một lần thôi", "một lần thôi"]
+    with sessions_for(database_url)() as s:
+        message = s.get(log.Message, message_id)
+        assert message is not None
+        assert (message.status, message.attempts) == ("sent", 1)  # both wrote attempt 1
+
+
+def sessions_for(database_url: str) -> sessionmaker[Session]:
+    """A session factory of its own (events on it stay in one test)."""
+    return sessionmaker(engine(database_url), expire_on_commit=False)

@@ -14,6 +14,7 @@ from bot import logs
 from bot import settings as settings_module
 from bot.cli.content import add_commands as add_content_commands
 from bot.cli.content import load_demo_if_empty
+from bot.cli.zalo import add_commands as add_zalo_commands
 from bot.content.files import DEMO
 from bot.storage.migrate import upgrade
 from bot.supervisor import Stack
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     tg.set_defaults(func=_telegram)
     add_content_commands(commands)
+    add_zalo_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

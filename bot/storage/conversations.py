@@ -31,6 +31,8 @@ RECEIVED = "received"  # stored, not yet answered
 ANSWERED = "answered"  # Rasa answered and the replies are stored
 PENDING = "pending"  # Rasa or the action server failed: the worker retries it
 IGNORED = "ignored"  # nothing to understand, or an event: answered without Rasa
+# (FAILED, below, also marks an inbound message the assistant kept failing on: given up,
+# the person told so; ``unanswered()`` lists them for staff.)
 # Outbound statuses.
 QUEUED = "queued"  # to be sent by the outbox (again after ``next_attempt_at`` if set)
 SENDING = "sending"  # handed to the channel; the outcome is not recorded yet
@@ -97,6 +99,7 @@ class Message(Base):
     # Button payloads, buttons to show, or a parsed attachment.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10))
+    # Outbound: sends tried. Inbound: failures while the assistant answered other people.
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -197,6 +200,13 @@ def waiting_inbound(*, session: Session, account_id: int) -> list[Message]:
         Message.status.in_(WAITING),
     )
     return list(session.scalars(query.order_by(Message.id)))
+
+
+def unanswered(*, session: Session, limit: int = 100) -> list[Message]:
+    """Inbound messages the assistant gave up on (``failed``), oldest first: for staff to read
+    and answer by hand."""
+    query = select(Message).where(Message.direction == INBOUND, Message.status == FAILED)
+    return list(session.scalars(query.order_by(Message.id).limit(limit)))
 
 
 def accounts_waiting(*, session: Session, received_before: datetime, limit: int = 100) -> list[int]:

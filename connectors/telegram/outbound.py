@@ -13,7 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest
 
-from connectors.base import IncomingMessage, OutgoingMessage, SendResult
+from connectors.base import IncomingMessage, OutgoingMessage, SendResult, channel_id
 from connectors.http import NEVER_SENT
 
 MAX_TEXT_LENGTH = 4096  # sendMessage text, 1-4096 characters after entity parsing
@@ -73,7 +73,7 @@ class TelegramChannel:
             return SendResult(ok=False, retryable=True, retry_after=60, error=str(exc))
         except TelegramError as exc:  # NetworkError: 5xx or the connection failed
             return SendResult(ok=False, retryable=True, error=str(exc))
-        return SendResult(ok=True, channel_message_id=str(sent.message_id))
+        return SendResult(ok=True, channel_message_id=channel_id(sent.message_id))
 
     async def acknowledge(self, message: IncomingMessage) -> None:
         """Stop a pressed button's loading spinner in the Telegram app."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import IncomingMessage, OutgoingMessage, SendResult
+from connectors.base import IncomingMessage, OutgoingMessage, SendResult, channel_id
 from connectors.http import failed_request
 
 MAX_TEXT_LENGTH = 2000  # sendMessage text
@@ -47,9 +47,9 @@ class ZaloBotChannel:
         except ValueError:
             return SendResult(ok=False, retryable=True, error=f"HTTP {response.status_code}")
         if answer.get("ok"):
-            return SendResult(
-                ok=True, channel_message_id=str((answer.get("result") or {}).get("message_id"))
-            )
+            result = answer.get("result")
+            message_id = result.get("message_id") if isinstance(result, dict) else None
+            return SendResult(ok=True, channel_message_id=channel_id(message_id))
         error = f"{answer.get('error_code')}: {answer.get('description')}"
         status = response.status_code
         if status == 429:

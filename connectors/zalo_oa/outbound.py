@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from connectors.base import IncomingMessage, OutgoingMessage, SendResult
+from connectors.base import IncomingMessage, OutgoingMessage, SendResult, channel_id
 from connectors.http import failed_request
 from connectors.zalo_oa.tokens import TokenRefreshFailed, ZaloTokens
 
@@ -107,9 +107,9 @@ def _result(answer: dict[str, Any]) -> SendResult:
     code = answer.get("error")
     error = f"{code}: {answer.get('message')}"
     if code == 0:
-        return SendResult(
-            ok=True, channel_message_id=str((answer.get("data") or {}).get("message_id"))
-        )
+        data = answer.get("data")
+        message_id = data.get("message_id") if isinstance(data, dict) else None
+        return SendResult(ok=True, channel_message_id=channel_id(message_id))
     if code in RETRYABLE:
         return SendResult(ok=False, retryable=True, retry_after=5, error=error)
     if code in QUOTA:

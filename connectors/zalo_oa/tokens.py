@@ -4,20 +4,28 @@ the moment it arrives.
 Docs: developers.zalo.me — "Lấy Access Token từ Refresh Token": POST /v4/oa/access_token with
 header secret_key, form app_id, grant_type=refresh_token, refresh_token. The access token lasts
 25 h; each refresh token works once and lasts 3 months.
+
+Once Zalo answers with a new pair, the old refresh token is spent: nothing that can fail runs
+between that answer and the save (``expires_in`` is read defensively). If the save itself
+fails, the pair is kept in memory, so this process goes on working, and saved again at the next
+use. An answer without a pair (refused, 5xx, not JSON, no answer) leaves the stored pair as it
+was and raises ``TokenRefreshFailed``. Tokens never reach the log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
 REFRESH_MARGIN = 3600  # seconds before expiry at which we refresh
 DEFAULT_LIFETIME = 90_000  # seconds (25 h), when the answer does not say
+MAX_LIFETIME = 90 * 24 * 3600  # a longer ``expires_in`` is not believed (refresh tokens: 3 months)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +46,8 @@ class TokenStore(Protocol):
 
 
 class TokenRefreshFailed(RuntimeError):
-    """Zalo refused the refresh (wrong app secret, used or expired refresh token)."""
+    """No new pair: Zalo refused the refresh (wrong app secret, used or expired refresh
+    token), answered something else, or could not be reached; or no tokens are configured."""
 
 
 class ZaloTokens:
@@ -59,6 +68,7 @@ class ZaloTokens:
         self.app_id = app_id
         self.app_secret = app_secret
         self._lock = asyncio.Lock()
+        self._unsaved: Tokens | None = None  # a new pair the store failed to save
 
     async def access_token(self) -> str:
         """A token valid for at least a while; refreshes first when it is about to expire."""
@@ -73,32 +83,97 @@ class ZaloTokens:
             tokens = self._current()
             if tokens.access_token != stale:
                 return tokens  # refreshed while we waited for the lock
+            body = await self._exchange(tokens.refresh_token)
+            access, refresh = body.get("access_token"), body.get("refresh_token")
+            if not (access and refresh and isinstance(access, str) and isinstance(refresh, str)):
+                reason = body.get("error_name") or body.get("error") or "no tokens in the answer"
+                logger.error("zalo token refresh refused: %s", str(reason)[:200])
+                raise TokenRefreshFailed(str(reason)[:200])
+            # The old refresh token is spent: save first; only what cannot fail runs before.
+            fresh = Tokens(access, refresh, time.time() + lifetime(body.get("expires_in")))
+            self._unsaved = fresh
+            self._save_unsaved()
+            logger.info("zalo access token refreshed")
+            return fresh
+
+    async def _exchange(self, refresh_token: str) -> dict[str, Any]:
+        """Zalo's answer as a dict; TokenRefreshFailed when there is none to read (the stored
+        pair is kept: after a 5xx the refresh token may or may not have been spent)."""
+        try:
             response = await self.client.post(
                 self.url,
                 headers={"secret_key": self.app_secret},
                 data={
                     "app_id": self.app_id,
                     "grant_type": "refresh_token",
-                    "refresh_token": tokens.refresh_token,
+                    "refresh_token": refresh_token,
                 },
                 timeout=30,
             )
-            body = response.json()
-            if not body.get("access_token") or not body.get("refresh_token"):
-                logger.error("zalo token refresh refused: %s", body.get("error_name") or body)
-                raise TokenRefreshFailed(str(body.get("error_name") or body.get("error")))
-            fresh = Tokens(
-                access_token=body["access_token"],
-                refresh_token=body["refresh_token"],
-                expires_at=time.time() + int(body.get("expires_in") or DEFAULT_LIFETIME),
+        except httpx.HTTPError as exc:
+            logger.error("zalo token refresh got no answer: %s", type(exc).__name__)
+            raise TokenRefreshFailed(f"no answer: {type(exc).__name__}") from None
+        if response.status_code >= 500:
+            logger.error(
+                "zalo token refresh: HTTP %s; kept the stored pair (its refresh token may be "
+                "spent)",
+                response.status_code,
             )
-            # The old refresh token is spent: nothing may happen between here and the save.
-            self.store.save(fresh)
-            logger.info("zalo access token refreshed")
-            return fresh
+            raise TokenRefreshFailed(f"HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            logger.error(
+                "zalo token refresh: HTTP %s, not a JSON object; kept the stored pair",
+                response.status_code,
+            )
+            raise TokenRefreshFailed(f"unreadable answer (HTTP {response.status_code})")
+        return body
 
     def _current(self) -> Tokens:
-        tokens = self.store.load()
+        """The newest pair: one whose save failed, else the stored one."""
+        self._save_unsaved()
+        if self._unsaved is not None:
+            return self._unsaved
+        try:
+            tokens = self.store.load()
+        except Exception as exc:  # the database: no tokens now, the message waits
+            logger.error("zalo tokens could not be read: %s", type(exc).__name__)
+            raise TokenRefreshFailed("token store unreadable") from None
         if tokens is None:
             raise TokenRefreshFailed("no Zalo OA tokens configured")
         return tokens
+
+    def _save_unsaved(self) -> None:
+        """Save the pair a failed save left in memory; on failure keep it there and log."""
+        if self._unsaved is None:
+            return
+        try:
+            self.store.save(self._unsaved)
+        except Exception as exc:  # keep working from memory; the next use saves again
+            logger.error(
+                "zalo tokens NOT saved (%s): kept in memory, saved again at the next use; "
+                "if this process stops first, the OA needs new tokens (loa zalo set-tokens)",
+                type(exc).__name__,
+            )
+            return
+        self._unsaved = None
+
+
+def lifetime(expires_in: Any) -> float:
+    """Seconds the access token lasts, from Zalo's ``expires_in`` (a number or a numeric string
+    such as "90000" or "90000.0"); anything else gives ``DEFAULT_LIFETIME`` and a log line."""
+    seconds: float | None = None
+    if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+        seconds = float(expires_in)
+    elif isinstance(expires_in, str):
+        try:
+            seconds = float(expires_in.strip())
+        except ValueError:
+            seconds = None
+    if seconds is not None and math.isfinite(seconds) and 0 < seconds <= MAX_LIFETIME:
+        return seconds
+    logger.warning("zalo expires_in %s: assuming %s s", repr(expires_in)[:40], DEFAULT_LIFETIME)
+    return float(DEFAULT_LIFETIME)

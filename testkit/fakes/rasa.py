@@ -14,9 +14,12 @@ from starlette.routing import Route
 
 @dataclass
 class FakeRasa:
-    """``mode``: "ok" answers ``echo: <message>``; "error" answers 500; "garbage" bad JSON."""
+    """``mode``: "ok" answers ``echo: <message>``; "error" answers 500; "garbage" bad JSON.
+    A message in ``poison`` gets a 500 whatever the mode (it is counted in ``poisoned``)."""
 
     mode: str = "ok"
+    poison: set[str] = field(default_factory=set)
+    poisoned: list[dict[str, Any]] = field(default_factory=list)
     delay: float = 0.0
     received: list[dict[str, Any]] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)
@@ -33,6 +36,9 @@ class FakeRasa:
                 await asyncio.sleep(self.delay)
         finally:
             self.in_flight -= 1
+        if body.get("message") in self.poison:
+            self.poisoned.append(body)
+            return PlainTextResponse("internal error", status_code=500)
         if self.mode == "error":
             return PlainTextResponse("internal error", status_code=500)
         if self.mode == "garbage":

@@ -32,6 +32,8 @@ MESSAGES = {
     -217: "User has rejected this type of message",
     -230: "User has not interacted with the OA in the last 7 days",
 }
+NO_EXPIRES_IN = object()  # FakeZaloOA.expires_in: the OAuth answer leaves the field out
+OAUTH_FAILURES = {"500", "html"}  # what fail_next_refresh can do instead of refreshing
 # A gateway error page, as a proxy in front of openapi.zalo.me answers when the backend fails.
 GATEWAY_ERROR = "<html><head><title>500 Internal Server Error</title></head><body></body></html>"
 
@@ -74,6 +76,10 @@ class FakeZaloOA:
 
     The cap counts every authenticated send request in a sliding minute (``per_minute_cap``,
     "about 4000/min per app"); over it the answer is -32 and the call goes into ``violations``.
+
+    A successful send answers ``data.message_id``: a new one each time, the same
+    ``fixed_message_id`` every time if set, or none at all with ``omit_message_id``. The OAuth
+    answer carries ``expires_in`` as given (``NO_EXPIRES_IN``: left out).
     """
 
     app_id: str = APP_ID
@@ -93,7 +99,18 @@ class FakeZaloOA:
     used_refresh_tokens: set[str] = field(default_factory=set)
     refresh_count: int = 0
     failures: deque[str] = field(default_factory=deque)
+    fixed_message_id: str | None = None
+    omit_message_id: bool = False
+    expires_in: object = "90000"  # a string, as Zalo sends it
+    oauth_failures: deque[str] = field(default_factory=deque)
     _recent: deque[float] = field(default_factory=deque, init=False)
+
+    def fail_next_refresh(self, n: int, kind: str) -> None:
+        """The next ``n`` token refreshes fail before the refresh token is spent: "500" (a
+        gateway error page with status 500) or "html" (status 200, an HTML page)."""
+        if kind not in OAUTH_FAILURES:
+            raise ValueError(f"kind must be one of {sorted(OAUTH_FAILURES)}")
+        self.oauth_failures.extend([kind] * n)
 
     def fail_next(self, n: int, kind: str) -> None:
         """The next ``n`` sends fail: "500" (HTTP 500 page), "timeout" (accepted, answered after
@@ -167,12 +184,22 @@ class FakeZaloOA:
         entry = {"endpoint": endpoint, "user_id": user_id, "text": text, "attachment": attachment}
         entry.update(buttons=list(payload.get("buttons") or []), image_url=image, at=now)
         self.sent.append({**entry, "message_id": message_id, "sent_time": sent_time})
-        data = {"message_id": message_id, "user_id": user_id, "sent_time": sent_time}
+        data: dict[str, Any] = {"message_id": self.fixed_message_id or message_id}
+        data.update(user_id=user_id, sent_time=sent_time)
+        if self.omit_message_id:
+            del data["message_id"]
         return {"error": 0, "message": "Success", "data": data}
 
-    async def access_token(self, request: Request) -> JSONResponse:
+    async def access_token(self, request: Request) -> Response:
         params = await read_params(request)
         old = str(params.get("refresh_token") or "")
+        path = request.url.path
+        if self.oauth_failures:
+            kind = self.oauth_failures.popleft()
+            status = 500 if kind == "500" else 200
+            self.requests.append({"method": "POST", "path": path, "params": params})
+            self.requests[-1].update(status=status, error=kind)
+            return HTMLResponse(GATEWAY_ERROR, status)
         if str(params.get("app_id")) != self.app_id or (
             request.headers.get("secret_key") != self.app_secret
         ):
@@ -189,8 +216,8 @@ class FakeZaloOA:
             self.access_tokens.add(access)
             self.refresh_count += 1
             body = {"access_token": access, "refresh_token": self.refresh_token}
-            body["expires_in"] = "90000"  # a string, as Zalo sends it
-        path = request.url.path
+            if self.expires_in is not NO_EXPIRES_IN:
+                body["expires_in"] = self.expires_in
         self.requests.append({"method": "POST", "path": path, "params": params, "status": 200})
         self.requests[-1]["error"] = body.get("error")
         return JSONResponse(body)
