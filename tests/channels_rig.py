@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings as settings_module
+from bot.clock import utcnow
 from bot.web.app import create_app
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_bot as zb
@@ -28,7 +29,13 @@ __all__ = ["TELEGRAM_SECRET", "ZALO_BOT_SECRET", "ZALO_OA_SECRET_KEY", "channel_
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
 # When the webhook fixtures were recorded: the rig's wall clock stands here by default, so
 # their Zalo timestamps stay inside the accepted window whatever today's date.
-FIXTURES_NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+FIXTURES_NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # the day the fixture files were made
+
+
+def fixtures_now() -> datetime:
+    """The clock for tests that post the fixture files: Zalo refuses events dated more than
+    a day away, and the files keep the date they were written on."""
+    return FIXTURES_NOW
 
 
 @dataclass
@@ -76,7 +83,7 @@ def rig(
     database_url: str,
     sessions: sessionmaker[Session],
     clock: Callable[[], float] = time.monotonic,
-    now: Callable[[], datetime] = lambda: FIXTURES_NOW,
+    now: Callable[[], datetime] = utcnow,
     **overrides: Any,
 ) -> Iterator[Rig]:
     """The app with every channel on (or as ``overrides`` say), and the fakes behind it;

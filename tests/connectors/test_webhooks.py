@@ -15,6 +15,7 @@ from tests.channels_rig import (
     ZALO_BOT_SECRET,
     Rig,
     fixture,
+    fixtures_now,
     rig,
     wait_for,
     zalo_oa_headers,
@@ -26,7 +27,7 @@ GOOD_ZB = {"X-Bot-Api-Secret-Token": ZALO_BOT_SECRET}
 
 @pytest.fixture
 def app(database_url, session_factory) -> Iterator[Rig]:
-    with rig(database_url, session_factory) as r:
+    with rig(database_url, session_factory, now=fixtures_now) as r:
         yield r
 
 
@@ -173,7 +174,9 @@ def test_block_or_unfollow_makes_the_person_unreachable(app: Rig, path, name, he
 
 
 def test_a_channel_that_is_off_answers_404(database_url, session_factory) -> None:
-    with rig(database_url, session_factory, telegram_bot_token="", zalo_bot_token="") as off:
+    with rig(
+        database_url, session_factory, now=fixtures_now, telegram_bot_token="", zalo_bot_token=""
+    ) as off:
         assert (
             off.post("/webhooks/telegram", fixture("telegram_text.json"), GOOD_TG).status_code
             == 404
@@ -191,7 +194,7 @@ def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(
     from testkit.fakes.telegram import update_message
 
     # A stopped clock: the buckets never refill, however slowly the machine posts.
-    with rig(database_url, session_factory, clock=lambda: 0.0) as app:
+    with rig(database_url, session_factory, now=fixtures_now, clock=lambda: 0.0) as app:
         _flood(app, wording.system("too_fast"), update_message)
 
 

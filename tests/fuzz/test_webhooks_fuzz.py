@@ -23,6 +23,7 @@ from tests.channels_rig import (
     ZALO_OA_SECRET_KEY,
     Rig,
     fixture,
+    fixtures_now,
     rig,
     wait_for,
 )
@@ -137,7 +138,7 @@ RECIPIENT = {"telegram": str, "zalo_oa": lambda n: f"88{n}", "zalo_bot": lambda 
 
 @pytest.fixture
 def app(database_url, session_factory) -> Iterator[Rig]:
-    with rig(database_url, session_factory) as r:
+    with rig(database_url, session_factory, now=fixtures_now) as r:
         yield r
 
 

@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from bot.web.security import security_headers
-from tests.channels_rig import TELEGRAM_SECRET, Rig, fixture, rig
+from tests.channels_rig import TELEGRAM_SECRET, Rig, fixture, fixtures_now, rig
 
 EMBED = "https://tinh.example.gov.vn https://baodientu.example.vn"
 
 
 @pytest.fixture
 def app(database_url, session_factory) -> Iterator[Rig]:
-    with rig(database_url, session_factory) as r:
+    with rig(database_url, session_factory, now=fixtures_now) as r:
         yield r
 
 
@@ -56,7 +56,7 @@ def test_no_openapi_or_docs_route(app: Rig) -> None:
 
 
 def test_frame_ancestors_follow_the_embed_origins(database_url, session_factory) -> None:
-    with rig(database_url, session_factory, embed_origins=EMBED) as app:
+    with rig(database_url, session_factory, now=fixtures_now, embed_origins=EMBED) as app:
         for label, response in _routes(app):
             csp = response.headers["content-security-policy"]
             assert f"frame-ancestors 'self' {EMBED}" in csp, (label, csp)
