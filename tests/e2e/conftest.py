@@ -123,6 +123,29 @@ def stack(
         left = found.stdout.split()
         assert left == [], f"processes left behind: {left}"
         assert not any(_port_open(p) for p in running.ports), "a port is still taken"
+        secrets = [
+            v for k, v in channel_fakes.env.items() if k.endswith(("TOKEN", "SECRET", "KEY"))
+        ]
+        leaks = _leaks(var, [*secrets, RASA_TOKEN])
+        assert leaks == [], f"secrets or phone numbers in the logs: {leaks[:5]}"
+
+
+# Phone numbers the end-to-end tests send (tests/e2e/test_channels.py): none may reach a log.
+PHONES = ("0912 345 678", "0912345678", "0987.654.321", "0987654321")
+
+
+def _leaks(var: Path, secrets: list[str]) -> list[str]:
+    """Log lines of the whole run (the three processes and ``loa run``'s own output) that
+    hold a token, a secret or one of the phone numbers people sent."""
+    words = [*secrets, *PHONES]
+    logs = [*sorted((var / "log").glob("*.log")), var / "loa-run.out"]
+    assert len(logs) >= 4, f"the run's logs are missing: {logs}"
+    return [
+        f"{path.name}: {line[:200]}"
+        for path in logs
+        for line in path.read_text(errors="replace").splitlines()
+        if any(word in line for word in words)
+    ]
 
 
 @pytest.fixture(scope="session")
