@@ -58,6 +58,9 @@ class Settings:
         default=6, metadata=_env("WEBCHAT_NEW_PER_ADDRESS_PER_MINUTE")
     )
     webchat_nlu_per_second: float = field(default=10.0, metadata=_env("WEBCHAT_NLU_PER_SECOND"))
+    # Web chat turns Rasa works on at once, for the whole site (more wait up to 5 s, then a
+    # polite 429): however slow Rasa is, the web chat never holds more of its queue than this.
+    webchat_rasa_concurrency: int = field(default=2, metadata=_env("WEBCHAT_RASA_CONCURRENCY"))
     # Sites allowed to embed the chat in a frame, space-separated origins ("": none).
     embed_origins: str = field(default="", metadata=_env("EMBED_ORIGINS"))
     # The token Rasa's HTTP API requires ("": a new random one each time the stack starts).

@@ -3,12 +3,14 @@
 The server chooses the conversation id and signs it into an HttpOnly, SameSite cookie; the id
 never travels in a URL or a body, so knowing it reads nothing. Every post passes the abuse
 limits before anything is stored or reaches Rasa: per client address, new conversations per
-address, per conversation, and a cap on web chat messages per second for the whole site (the
-channels' webhooks have their own throttle, so Telegram and Zalo keep their share of Rasa).
+address, per conversation, a cap on web chat messages per second for the whole site, and a
+bulkhead of a few web chat turns in Rasa at once (the channels' webhooks have their own
+throttle, so Telegram and Zalo keep their share of Rasa however slow it gets).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -87,6 +89,32 @@ def cookie_key(cfg: Settings) -> bytes:
     return path.read_bytes().strip()
 
 
+class Bulkhead:
+    """At most ``size`` web chat turns in Rasa at once; a turn waits up to ``wait`` seconds
+    for a place, and at most ``queue`` turns wait (the rest are refused at once)."""
+
+    def __init__(self, size: int, *, wait: float = 5.0, queue: int = 32) -> None:
+        self._places = asyncio.Semaphore(max(1, size))
+        self.wait = wait
+        self.queue = queue
+        self.waiting = 0
+
+    async def enter(self) -> bool:
+        if self.waiting >= self.queue:
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._places.acquire(), timeout=self.wait)
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+        return True
+
+    def leave(self) -> None:
+        self._places.release()
+
+
 def client_address(request: Request, proxy_header: str) -> str:
     """The client's address: the last entry of the trusted proxy's header (the one our proxy
     added; earlier ones are whatever the client claimed), else the connection's address."""
@@ -124,6 +152,8 @@ def router(
         max_keys=1,
         clock=clock,
     )
+
+    turns = Bulkhead(cfg.webchat_rasa_concurrency)
 
     def refused(code: int, message: str, reason: str, address: str) -> Response:
         logger.warning("web chat %s from %s: %s", code, address, reason)
@@ -163,7 +193,12 @@ def router(
             return refused(429, "web_too_fast", "conversation over its limit", address)
         if not site.allow("all"):
             return refused(429, "web_busy", "site-wide web chat cap reached", address)
-        replies = await gateway.handle(replace(message, sender=conversation))
+        if not await turns.enter():
+            return refused(429, "web_busy", "no free web chat turn in Rasa", address)
+        try:
+            replies = await gateway.handle(replace(message, sender=conversation))
+        finally:
+            turns.leave()
         response = _json_response({"replies": [_reply_json(m) for m in replies]})
         if fresh:
             _set_cookie(response, request, signer.sign(conversation))

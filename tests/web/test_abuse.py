@@ -1,8 +1,10 @@
 """A web chat flood with rotating ids and addresses: Rasa's web chat call rate stays under the
-site-wide cap, and a Telegram user is still answered promptly."""
+site-wide cap, the web chat holds at most its turns in Rasa, and a Telegram user is still
+answered promptly."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bot.web.webchat import Bulkhead
 from testkit.fakes.telegram import update_message
 from tests.channels_rig import TELEGRAM_SECRET, Rig, rig, wait_for
 
@@ -75,3 +78,48 @@ def test_a_rotating_flood_stays_under_the_cap_and_telegram_is_still_answered(app
     assert 0 < len(webchat_calls) <= allowed
     assert set(statuses) <= {200, 429}
     assert telegram_wait < 3.0, f"Telegram answered after {telegram_wait:.2f} s"
+
+
+def test_the_web_chat_never_holds_more_than_its_turns_in_rasa(
+    database_url, session_factory
+) -> None:
+    """A slow Rasa and twelve browsers at once: two web chat turns in Rasa at a time, the
+    others wait their turn and are answered."""
+    with rig(
+        database_url,
+        session_factory,
+        trusted_proxy_header="X-Forwarded-For",
+        webchat_rasa_concurrency=2,
+    ) as app:
+        app.rasa.delay = 0.3
+        statuses: list[int] = []
+
+        def browser(n: int) -> None:
+            with httpx.Client(base_url=app.url, timeout=30) as client:
+                response = client.post(
+                    "/api/chat/messages",
+                    json={"message_id": "1", "text": "xin chào"},
+                    headers={"x-forwarded-for": f"10.9.0.{n}"},
+                )
+                statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=browser, args=(n,)) for n in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+            assert not thread.is_alive()
+    assert statuses == [200] * 12
+    assert app.rasa.max_in_flight == 2
+
+
+async def test_a_full_bulkhead_refuses_at_once_and_a_long_wait_gives_up() -> None:
+    turns = Bulkhead(1, wait=0.2, queue=1)
+    assert await turns.enter()  # the one place
+    waiter = asyncio.create_task(turns.enter())
+    await asyncio.sleep(0)  # it is queued now
+    assert turns.waiting == 1
+    assert not await turns.enter()  # the queue is full: refused without waiting
+    assert not await waiter  # no place within 0.2 s
+    turns.leave()
+    assert await turns.enter()  # the place is free again
