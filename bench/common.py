@@ -22,6 +22,16 @@ LOGS = Path(tempfile.gettempdir()) / "loa-bench-logs"
 @contextmanager
 def running_stack() -> Iterator[settings_module.Settings]:
     """Start Rasa, the action server and the app; yield their settings; stop them all."""
+    with started_stack() as (cfg, _stack):
+        yield cfg
+
+
+@contextmanager
+def started_stack(
+    ready_timeout: float = 300,
+) -> Iterator[tuple[settings_module.Settings, Stack]]:
+    """As ``running_stack``, also yielding the ``Stack`` (its processes, e.g. to read their
+    memory, and its log directory); ``ready_timeout`` seconds for all to answer."""
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         rasa_port = free_port()
@@ -39,8 +49,8 @@ def running_stack() -> Iterator[settings_module.Settings]:
         stack = Stack(cfg, model=ensure_model(), log_dir=var / "log")
         stack.start()
         try:
-            stack.wait_ready()
-            yield cfg
+            stack.wait_ready(ready_timeout)
+            yield cfg, stack
         finally:
             stack.stop()
             shutil.copytree(var / "log", LOGS, dirs_exist_ok=True)  # for a look afterwards
