@@ -16,11 +16,11 @@ chat user keeps its own cookie jar and address), sending bench/chat.py's questio
 time of BENCH_THINK seconds (default 3-6) after each answer. Latency: webhook POST → answer at
 the fake API (Telegram, Zalo OA), POST → answer in its response (web chat); the gateway's own
 notices (busy, too fast…, from bot/system_messages.yml) are not answers. No answer within 30 s
-is a timeout. The webhook POST's own answer (the ack; Zalo wants it within 2 s) is timed too.
-After the abuse phase the soak waits (at least 5 s, until every accepted message
-is answered, nothing changes for 30 s, or 120 s) and counts each user's answers (at the fakes;
-the web chat's own GET) against the messages the app accepted: fewer is a lost reply, more a
-message sent twice.
+is a timeout (so is a web chat response with only a notice). The webhook POST's own answer (the
+ack; Zalo wants it within 2 s) is timed too. After the abuse phase the soak waits (at least
+5 s, until every accepted message is answered, nothing changes for 30 s, or 120 s) and counts
+each user's answers (at the fakes; the web chat's own GET) against the messages the app
+accepted: fewer is a lost reply, more a message sent twice.
 
 Abusers (bench/abusers.py, with their rates) run in a process of their own, so the normal
 users' event loop, which measures latency, is not slowed by them: web chat floods (rotating
@@ -226,8 +226,12 @@ class Soak:
             replies = response.json().get("replies") or []
             if any(r.get("text") not in NOTICES for r in replies):
                 self.normal.samples[("webchat", phase)].append(ms)
-                if ms > REPLY_TIMEOUT * 1000:
-                    self.normal.timeouts[("webchat", phase)] += 1
+            if (
+                ms > REPLY_TIMEOUT * 1000
+                or not replies
+                or all(r.get("text") in NOTICES for r in replies)
+            ):  # late, or only a notice: the answer comes later, if at all
+                self.normal.timeouts[("webchat", phase)] += 1
         else:
             self.normal.uncertain[("webchat", pid)] += 1
 
