@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 LOCKS := requirements
 
-.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-knowledge clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and p
 bench-chat: setup ## 50 people at once over the Telegram and Zalo OA webhooks: reply latency
 	$(PY) -m bot.cli train
 	$(PY) -m bench.chat
+
+bench-abuse: setup ## 10-minute soak: normal chat during floods, fuzz and replays; 5xx, latency, memory
+	$(PY) -m bot.cli train
+	$(PY) -m bench.abuse
 
 bench-knowledge: setup ## place accuracy on the test table; action latency with 10,000 zones and 1,000 schemes
 	$(PY) -m bench.knowledge

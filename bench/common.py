@@ -23,6 +23,16 @@ LOGS = Path(tempfile.gettempdir()) / "loa-bench-logs"
 def running_stack() -> Iterator[settings_module.Settings]:
     """Start Rasa, the action server and the app; yield their settings (with the token of
     Rasa's HTTP API); stop them all."""
+    with started_stack() as (cfg, _stack):
+        yield cfg
+
+
+@contextmanager
+def started_stack(
+    ready_timeout: float = 300,
+) -> Iterator[tuple[settings_module.Settings, Stack]]:
+    """As ``running_stack``, also yielding the ``Stack`` (its processes, e.g. to read their
+    memory, and its log directory); ``ready_timeout`` seconds for all to answer."""
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         rasa_port = free_port()
@@ -40,8 +50,8 @@ def running_stack() -> Iterator[settings_module.Settings]:
         stack = Stack(cfg, model=ensure_model(), log_dir=var / "log")
         stack.start()
         try:
-            stack.wait_ready()
-            yield replace(cfg, rasa_token=stack.rasa_token)  # Rasa's HTTP API needs it
+            stack.wait_ready(ready_timeout)
+            yield replace(cfg, rasa_token=stack.rasa_token), stack  # Rasa's HTTP API needs it
         finally:
             stack.stop()
             shutil.copytree(var / "log", LOGS, dirs_exist_ok=True)  # for a look afterwards
