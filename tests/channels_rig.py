@@ -36,6 +36,7 @@ class Rig:
     zalo_bot: zb.FakeZaloBot
     sessions: sessionmaker[Session]
     telegram_url: str = ""
+    app: Any = None  # the FastAPI app under test, for what it publishes on ``app.state``
 
     def post(
         self, path: str, body: bytes | dict[str, Any], headers: dict[str, str]
@@ -43,6 +44,11 @@ class Rig:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         headers = {"content-type": "application/json", **headers}
         return httpx.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
+
+    def settle(self) -> None:
+        """Wait until every answer the webhooks started has finished: then whatever was going
+        to reach Rasa has, and "nothing reached Rasa" is a claim, not a guess."""
+        wait_for(lambda: not self.app.state.webhook_tasks)
 
 
 def fixture(name: str) -> bytes:
@@ -103,5 +109,6 @@ def rig(
         cfg = replace(
             settings_module.Settings(), **{**values, **overrides}
         )  # defaults, not this shell's environment
-        fakes.url = stack.enter_context(serve(create_app(cfg, clock=clock)))
+        fakes.app = create_app(cfg, clock=clock)
+        fakes.url = stack.enter_context(serve(fakes.app))
         yield fakes

@@ -8,13 +8,14 @@ log line; a channel that is off answers 404; a bad secret or signature 401, noth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.channels import Channels
@@ -39,9 +40,9 @@ def router(
     clock: Callable[[], float] = time.monotonic,
 ) -> APIRouter:
     """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot."""
-    api = APIRouter()
     throttle = Throttle(burst=10, per_minute=30, clock=clock)
     tasks: set[asyncio.Task[Any]] = set()  # keep references until they finish
+    api = APIRouter(lifespan=_published(tasks))
 
     async def receive(
         request: Request,
@@ -104,6 +105,19 @@ def router(
         )
 
     return api
+
+
+def _published(tasks: set[asyncio.Task[Any]]) -> Callable[[FastAPI], Any]:
+    """A lifespan that puts the answers still running after their 200 on
+    ``app.state.webhook_tasks``: waiting until it is empty proves that no answer is under way
+    (tests wait on it before claiming that nothing reached Rasa)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.webhook_tasks = tasks
+        yield
+
+    return lifespan
 
 
 def _status(code: int, detail: str) -> JSONResponse:
