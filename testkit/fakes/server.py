@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -12,6 +13,11 @@ from typing import Any
 import uvicorn
 
 
+class ServerDidNotStop(RuntimeError):
+    """The server thread outlived its stop: a hung shutdown, which would otherwise leak a
+    thread (and its port, its database connections) into every later test."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -19,15 +25,23 @@ def free_port() -> int:
         return port
 
 
+def _run(server: uvicorn.Server) -> None:
+    with contextlib.suppress(SystemExit):  # uvicorn's way out of a failed startup: reported
+        server.run()
+
+
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
+def serve(app: Any, *, stop_timeout: float = 10) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL. Raises if the server does not
+    start, or has not stopped ``stop_timeout`` seconds after the block ends."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=_run, args=(server,), name=f"serve:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"server on port {port} stopped while starting (see its log)")
         if time.monotonic() > deadline:
             raise TimeoutError("fake server did not start")
         time.sleep(0.01)
@@ -35,4 +49,6 @@ def serve(app: Any) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=stop_timeout)
+        if thread.is_alive():
+            raise ServerDidNotStop(f"server on port {port} has not stopped in {stop_timeout} s")
