@@ -20,7 +20,7 @@ from testkit.fakes import zalo_bot as zb
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.env import TELEGRAM_SECRET, ZALO_BOT_SECRET, ZALO_OA_SECRET_KEY, channel_env
 from testkit.fakes.rasa import FakeRasa
-from testkit.fakes.server import serve
+from testkit.fakes.server import serve, serve_all
 
 __all__ = ["TELEGRAM_SECRET", "ZALO_BOT_SECRET", "ZALO_OA_SECRET_KEY", "channel_env"]
 
@@ -84,10 +84,9 @@ def rig(
     ``clock`` paces the throttles."""
     fakes = Rig("", FakeRasa(), tg.FakeTelegram(), oa.FakeZaloOA(), zb.FakeZaloBot(), sessions)
     with ExitStack() as stack:
-        rasa_url = stack.enter_context(serve(fakes.rasa.app()))
-        tg_url = fakes.telegram_url = stack.enter_context(serve(fakes.telegram.app()))
-        oa_url = stack.enter_context(serve(fakes.zalo_oa.app()))
-        zb_url = stack.enter_context(serve(fakes.zalo_bot.app()))
+        apps = (fakes.rasa.app(), fakes.telegram.app(), fakes.zalo_oa.app(), fakes.zalo_bot.app())
+        rasa_url, tg_url, oa_url, zb_url = stack.enter_context(serve_all(*apps))
+        fakes.telegram_url = tg_url
         values: dict[str, Any] = dict(
             database_url=database_url,
             rasa_url=rasa_url,
