@@ -13,7 +13,8 @@ of one layer stand side by side (none imports another), except where noted:
 Inside ``actions`` a feature module imports only the shared ``actions.common`` and
 ``actions.base``, never another feature (the package's ``__init__`` imports them all, so
 rasa-sdk registers every action). ``tests`` and ``bench`` may import the product and
-``testkit`` but never each other; the product imports none of the three.
+``testkit`` but never each other; the product imports none of the three. Inside ``tests`` no
+module imports a ``test_*`` module: shared helpers live in fixtures or helper modules.
 """
 
 from __future__ import annotations
@@ -91,6 +92,10 @@ def problem(importer: str, target: str) -> str | None:
     """Why ``importer`` may not import ``target``; None when it may."""
     top, target_top = importer.split(".")[0], target.split(".")[0]
     ours = (*PRODUCT_ROOTS, *TOOL_ROOTS)
+    if top == target_top == "tests" and any(p.startswith("test_") for p in target.split(".")):
+        # A test module is a list of tests, not a library: importing one ties two test files
+        # together, and a test function imported is collected (and run) twice.
+        return "a test module imported: share through a fixture or a helper module"
     if target_top not in ours or (top == target_top and top in TOOL_ROOTS):
         return None
     if top in TOOL_ROOTS:

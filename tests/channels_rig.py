@@ -22,7 +22,7 @@ from testkit.fakes import zalo_bot as zb
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.env import TELEGRAM_SECRET, ZALO_BOT_SECRET, ZALO_OA_SECRET_KEY, channel_env
 from testkit.fakes.rasa import FakeRasa
-from testkit.fakes.server import serve
+from testkit.fakes.server import serve, serve_all
 
 __all__ = ["TELEGRAM_SECRET", "ZALO_BOT_SECRET", "ZALO_OA_SECRET_KEY", "channel_env"]
 
@@ -47,6 +47,7 @@ class Rig:
     zalo_bot: zb.FakeZaloBot
     sessions: sessionmaker[Session]
     telegram_url: str = ""
+    app: Any = None  # the FastAPI app under test, for what it publishes on ``app.state``
 
     def post(
         self, path: str, body: bytes | dict[str, Any], headers: dict[str, str]
@@ -54,6 +55,11 @@ class Rig:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         headers = {"content-type": "application/json", **headers}
         return httpx.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
+
+    def settle(self) -> None:
+        """Wait until every answer the webhooks started has finished: then whatever was going
+        to reach Rasa has, and "nothing reached Rasa" is a claim, not a guess."""
+        wait_for(lambda: not self.app.state.webhook_tasks)
 
 
 def fixture(name: str) -> bytes:
@@ -90,10 +96,9 @@ def rig(
     ``clock`` paces the throttles, ``now`` dates channel events."""
     fakes = Rig("", FakeRasa(), tg.FakeTelegram(), oa.FakeZaloOA(), zb.FakeZaloBot(), sessions)
     with ExitStack() as stack:
-        rasa_url = stack.enter_context(serve(fakes.rasa.app()))
-        tg_url = fakes.telegram_url = stack.enter_context(serve(fakes.telegram.app()))
-        oa_url = stack.enter_context(serve(fakes.zalo_oa.app()))
-        zb_url = stack.enter_context(serve(fakes.zalo_bot.app()))
+        apps = (fakes.rasa.app(), fakes.telegram.app(), fakes.zalo_oa.app(), fakes.zalo_bot.app())
+        rasa_url, tg_url, oa_url, zb_url = stack.enter_context(serve_all(*apps))
+        fakes.telegram_url = tg_url
         values: dict[str, Any] = dict(
             database_url=database_url,
             rasa_url=rasa_url,
@@ -116,5 +121,6 @@ def rig(
         cfg = replace(
             settings_module.Settings(), **{**values, **overrides}
         )  # defaults, not this shell's environment
-        fakes.url = stack.enter_context(serve(create_app(cfg, clock=clock, now=now)))
+        fakes.app = create_app(cfg, clock=clock, now=now)
+        fakes.url = stack.enter_context(serve(fakes.app))
         yield fakes

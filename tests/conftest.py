@@ -40,14 +40,24 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def postgres_migrated(postgres_server: str) -> Iterator[str]:
+    """The name of a database the migrations brought to head, once: each test gets a copy."""
+    with postgres.database(postgres_server) as url:
+        upgrade(url)
+        name = url.rsplit("/", 1)[1]
+        postgres.disconnect_all(postgres_server, name)
+        yield name
+
+
 @pytest.fixture
 def database_url(
     database_kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[str]:
     if database_kind == "postgresql":
         server = request.getfixturevalue("postgres_server")
-        with postgres.database(server) as url:
-            upgrade(url)
+        template = request.getfixturevalue("postgres_migrated")
+        with postgres.database(server, template=template) as url:
             yield url
         return
     url = f"sqlite:///{tmp_path / 'loa.db'}"

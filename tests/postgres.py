@@ -75,19 +75,36 @@ def server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@contextmanager
-def database(server_url: str) -> Iterator[str]:
-    """A fresh empty database on the server, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
+def disconnect_all(server_url: str, name: str) -> None:
+    """End every session on database ``name``: a template must have none, and the migrations'
+    pooled engine keeps its connection open until it is garbage collected."""
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+    admin.dispose()
+
+
+@contextmanager
+def database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """A fresh database on the server, dropped afterwards: empty, or a copy of ``template``
+    (copying a migrated database takes ~0.04 s where creating one and migrating it ~0.8 s)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
     try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
         from bot.storage.engine import engine
 
-        url = server_url.rsplit("/", 1)[0] + f"/{name}"
         engine(url).dispose()
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

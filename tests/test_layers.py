@@ -1,5 +1,6 @@
 """The import-layer contract (scripts/check_layers.py): it holds on the tree, and it fails on an
-arrow that points up, on an action importing another, and on bench importing tests."""
+arrow that points up, on an action importing another, on bench importing tests, and on a test
+importing another test module."""
 
 from __future__ import annotations
 
@@ -82,6 +83,18 @@ def tree(tmp_path: Path) -> Path:
             "bench/common.py",
             "from tests.conftest import fake_rasa",
             "bench imports tests",
+        ),
+        (
+            "a test imports another test module",
+            "tests/content/test_store.py",
+            "from tests.content.test_files import counts",
+            "a test module imported: share through a fixture or a helper module",
+        ),
+        (
+            "a test imports a test module, relatively",
+            "tests/connectors/test_settle.py",
+            "from . import test_webhooks",
+            "a test module imported",
         ),
         (
             "the product imports the testkit",

@@ -10,13 +10,14 @@ log line with the reason, never a 5xx or a traceback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.channels import Channels
@@ -48,9 +49,9 @@ def router(
 ) -> APIRouter:
     """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot; ``clock``
     paces the throttle, ``now`` dates the Zalo events (tests set both)."""
-    api = APIRouter()
     throttle = Throttle(burst=10, per_minute=30, clock=clock)
     tasks: set[asyncio.Task[Any]] = set()  # keep references until they finish
+    api = APIRouter(lifespan=_published(tasks))
 
     async def receive(
         request: Request,
@@ -135,6 +136,19 @@ def _refuse(code: int, channel: str, reason: str) -> JSONResponse:
     """A 4xx with one warning line (the reason names no secret and quotes no body)."""
     logger.warning("%s webhook refused (%s): %s", channel, code, reason)
     return _status(code, reason if code != 401 else "bad secret or signature")
+
+
+def _published(tasks: set[asyncio.Task[Any]]) -> Callable[[FastAPI], Any]:
+    """A lifespan that puts the answers still running after their 200 on
+    ``app.state.webhook_tasks``: waiting until it is empty proves that no answer is under way
+    (tests wait on it before claiming that nothing reached Rasa)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.webhook_tasks = tasks
+        yield
+
+    return lifespan
 
 
 def _status(code: int, detail: str) -> JSONResponse:

@@ -1,7 +1,8 @@
-"""Run an ASGI app on a free 127.0.0.1 port in a background thread (real HTTP for fakes)."""
+"""Run ASGI apps on free 127.0.0.1 ports in background threads (real HTTP for fakes)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -12,6 +13,11 @@ from typing import Any
 import uvicorn
 
 
+class ServerDidNotStop(RuntimeError):
+    """The server thread outlived its stop: a hung shutdown, which would otherwise leak a
+    thread (and its port, its database connections) into every later test."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -19,20 +25,62 @@ def free_port() -> int:
         return port
 
 
+class _Running:
+    """One app's server in its own thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, name=f"serve:{self.port}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn's way out of a failed startup: reported
+            self.server.run()
+
+    def wait_started(self, deadline: float) -> str:
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError(f"server on port {self.port} stopped while starting (see log)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server on port {self.port} did not start")
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{self.port}"
+
+
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise TimeoutError("fake server did not start")
-        time.sleep(0.01)
+def serve(app: Any, *, stop_timeout: float = 10) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL. Raises if the server does not
+    start, or has not stopped ``stop_timeout`` seconds after the block ends."""
+    with serve_all(app, stop_timeout=stop_timeout) as (url,):
+        yield url
+
+
+@contextmanager
+def serve_all(*apps: Any, stop_timeout: float = 10) -> Iterator[tuple[str, ...]]:
+    """Serve ``apps`` side by side, started together and stopped together (each stop takes a
+    tick of uvicorn's loop: several fakes stop in the time of one); yields their URLs."""
+    running = [_Running(app) for app in apps]
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        urls = tuple(r.wait_started(deadline) for r in running)
+    except BaseException:
+        _stop(running, stop_timeout)
+        raise
+    try:
+        yield urls
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        _stop(running, stop_timeout)
+
+
+def _stop(running: list[_Running], timeout: float) -> None:
+    """Ask every server to exit, then wait for each thread; raise if one is still running."""
+    for r in running:
+        r.server.should_exit = True
+    deadline = time.monotonic() + timeout
+    for r in running:
+        r.thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = [str(r.port) for r in running if r.thread.is_alive()]
+    if stuck:
+        raise ServerDidNotStop(f"server on port {', '.join(stuck)} has not stopped in {timeout} s")

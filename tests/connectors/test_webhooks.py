@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.channels_rig import (
     zalo_oa_headers,
 )
 
+DATABASES = ("sqlite", "postgresql")
 GOOD_TG = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 GOOD_ZB = {"X-Bot-Api-Secret-Token": ZALO_BOT_SECRET}
 
@@ -66,7 +66,7 @@ def _check(
     response = app.post(path, raw, headers)
     assert response.status_code == status, response.text
     if reaches is None:
-        time.sleep(0.3)  # long enough for the background answer to have started
+        app.settle()
         assert app.rasa.received == []
     else:
         wait_for(lambda: app.rasa.received)
@@ -136,7 +136,7 @@ def test_a_replayed_update_is_processed_once(app: Rig) -> None:
             == 200
         )
     wait_for(lambda: app.telegram.sent)
-    time.sleep(0.5)
+    app.settle()
     assert len(app.rasa.received) == 1
     assert [m["text"] for m in app.telegram.sent] == ["echo: số đường dây nóng"]
 
@@ -170,6 +170,7 @@ def test_block_or_unfollow_makes_the_person_unreachable(app: Rig, path, name, he
     with app.sessions() as s:
         [account] = s.scalars(select(log.ChannelAccount)).all()
         assert account.reachable is False
+    app.settle()
     assert app.rasa.received == []
 
 
@@ -193,8 +194,17 @@ def test_a_flood_from_one_sender_is_kept_but_answered_once_with_a_notice(
     from bot import wording
     from testkit.fakes.telegram import update_message
 
-    # A stopped clock: the buckets never refill, however slowly the machine posts.
-    with rig(database_url, session_factory, now=fixtures_now, clock=lambda: 0.0) as app:
+    # A stopped clock: the buckets never refill, however slowly the machine posts. Replies
+    # unpaced: eleven to one chat at Telegram's 1/s would hold the app's shutdown for 10 s.
+    unpaced = {"telegram_chat_interval": 0.0}
+    with rig(
+        database_url,
+        session_factory,
+        now=fixtures_now,
+        clock=lambda: 0.0,
+        rate_limits=unpaced,
+    ) as app:
+        app.telegram.per_chat_burst = 100
         _flood(app, wording.system("too_fast"), update_message)
 
 
@@ -204,6 +214,7 @@ def _flood(app: Rig, too_fast: str, update_message: Any) -> None:
     app.post("/webhooks/telegram", update_message(3000, 888, "xin chào"), GOOD_TG)
     wait_for(lambda: any(m["chat_id"] == 888 for m in app.telegram.sent))  # others unaffected
     wait_for(lambda: len([r for r in app.rasa.received if r["sender"] == "telegram:777"]) == 10)
+    app.settle()  # no eleventh answer still on its way
     with app.sessions() as s:
         inbound = s.scalars(select(log.Message).where(log.Message.direction == log.INBOUND)).all()
         notices = s.scalars(select(log.Message.text).where(log.Message.text == too_fast)).all()

@@ -16,15 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.content import files
 from bot.storage.content import AreaLevel, LockdownZone, SupportScheme
 from bot.storage.models import Base
+from tests.content.sample import HOME, SMALL, small
 
 DATABASES = ("sqlite", "postgresql")
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ROOT / "tests" / "fixtures" / "content" / "small.yml"
-HOME = "Lạng Sơn"
-
-
-def small() -> dict[str, Any]:
-    return files.read_file(SMALL)
 
 
 def counts(session: Session) -> dict[str, int]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import areas, files, store
 from bot.storage.content import AreaLevel
-from tests.content.test_files import HOME, small
+from tests.content.sample import HOME, small
 
 DATABASES = ("sqlite", "postgresql")
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

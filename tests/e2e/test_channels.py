@@ -11,7 +11,7 @@ from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.conftest import ChannelFakes, RunningStack
-from tests.e2e.test_stack import response_texts
+from tests.e2e.responses import response_texts
 
 pytestmark = pytest.mark.slow
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from bot import wording
 from bot.web.webchat import COOKIE
 from tests.e2e.conftest import RunningStack
+from tests.e2e.responses import response_texts
 
 pytestmark = pytest.mark.slow
-DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "assistant" / "domain"
-
-
-def response_texts() -> dict[str, list[str]]:
-    texts: dict[str, list[str]] = {}
-    for path in DOMAIN.glob("*.yml"):
-        for name, variants in (yaml.safe_load(path.read_text()).get("responses") or {}).items():
-            texts[name] = [v["text"] for v in variants]
-    return texts
 
 
 def joined(replies: list[dict]) -> str:
