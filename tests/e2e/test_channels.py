@@ -10,7 +10,7 @@ import pytest
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
-from tests.e2e.conftest import ChannelFakes, RunningStack
+from tests.e2e.conftest import PHONES, ChannelFakes, RunningStack
 from tests.e2e.responses import response_texts
 
 pytestmark = pytest.mark.slow
@@ -61,3 +61,29 @@ def test_zalo_oa_symptoms_without_diacritics(
     # 115 first, and the whole answer in one message (its help button last)
     assert reply["text"].startswith(response_texts()["utter_triage_emergency"][0].split("{")[0])
     assert "Khó thở là dấu hiệu nguy hiểm" in reply["text"] and "chẩn đoán" in reply["text"]
+
+
+def test_a_phone_number_sent_on_every_channel_reaches_no_log(
+    stack: RunningStack, channel_fakes: ChannelFakes
+) -> None:
+    """People give their number; the answers come back, and the stack's teardown (conftest)
+    finds none of these numbers in any process's log."""
+    telegram, chat = channel_fakes.telegram, 91002
+    text = f"nhà tôi hết gạo, số điện thoại của tôi là {PHONES[0]}"
+    update = tg.update_message(9100201, chat, text)
+    assert httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET).is_success
+    zalo, user = channel_fakes.zalo_oa, "9200002"
+    event = oa.user_send_text(user, f"gọi cho tôi theo số {PHONES[2]} nhé")
+    raw = json.dumps(event).encode()
+    key = channel_fakes.env["ZALO_OA_SECRET_KEY"]
+    signature = oa.sign_event(oa.APP_ID, raw, event["timestamp"], key)
+    headers = {"X-ZEvent-Signature": signature, "content-type": "application/json"}
+    assert httpx.post(f"{stack.app_url}/webhooks/zalo-oa", content=raw, headers=headers).is_success
+    web = httpx.post(
+        f"{stack.app_url}/api/chat/messages",
+        json={"message_id": "phone-1", "text": f"số tôi {PHONES[1]}, cần giúp đỡ"},
+        timeout=60,
+    )
+    assert web.status_code == 200 and web.json()["replies"]
+    wait_for(lambda: [m for m in telegram.sent if m["chat_id"] == chat], timeout=30)
+    wait_for(lambda: [m for m in zalo.sent if m["user_id"] == user], timeout=30)
