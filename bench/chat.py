@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import latency_summary, running_stack
+from bench.common import QUESTIONS, latency_summary, running_stack
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.env import TELEGRAM_SECRET, ZALO_OA_SECRET_KEY, channel_env
@@ -32,15 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "chat.json"
 # Seconds a person takes to read the reply and type the next message (BENCH_THINK="3-6").
 THINK = tuple(float(x) for x in os.environ.get("BENCH_THINK", "3-6").split("-"))
-QUESTIONS = [  # each gets exactly one reply
-    "số đường dây nóng",
-    "trieu chung covid la gi",
-    "tôi bị sốt và khó thở",
-    "lam sao de phong benh",
-    "tôi mất việc thì được hỗ trợ gì",
-    "nhà tôi hết gạo rồi",
-    "cam on nhieu",
-]
 
 
 async def person(

@@ -17,6 +17,16 @@ from bot.training import ensure_model
 from testkit.fakes.server import free_port
 
 LOGS = Path(tempfile.gettempdir()) / "loa-bench-logs"
+# What the benchmarks' normal people ask; each question gets exactly one reply.
+QUESTIONS = [
+    "số đường dây nóng",
+    "trieu chung covid la gi",
+    "tôi bị sốt và khó thở",
+    "lam sao de phong benh",
+    "tôi mất việc thì được hỗ trợ gì",
+    "nhà tôi hết gạo rồi",
+    "cam on nhieu",
+]
 
 
 @contextmanager

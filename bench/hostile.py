@@ -15,19 +15,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.common import QUESTIONS
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.env import TELEGRAM_SECRET, ZALO_BOT_SECRET, ZALO_OA_SECRET_KEY
 
-QUESTIONS = [  # each gets exactly one reply (as in bench/chat.py)
-    "số đường dây nóng",
-    "trieu chung covid la gi",
-    "tôi bị sốt và khó thở",
-    "lam sao de phong benh",
-    "tôi mất việc thì được hỗ trợ gì",
-    "nhà tôi hết gạo rồi",
-    "cam on nhieu",
-]
 STRINGS = [
     "",
     " ",
