@@ -24,14 +24,14 @@ from sqlalchemy import and_, func, or_, select
 
 from bench.common import latency_summary
 from bot import places
-from bot.content import files
+from bot.content import areas, files
 from bot.places.index import load_index
 from bot.storage import content as models
 from bot.storage.content import LockdownZone, SchemeGroup, Source, SupportGroup, SupportScheme
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
 from testkit.fakes.server import free_port
-from testkit.place_table import CASES, SENTENCES, check, check_found
+from testkit.place_table import CASES, QUESTIONS, SENTENCES, check, check_asked, check_found
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "knowledge.json"
@@ -94,6 +94,26 @@ def place_accuracy() -> dict[str, Any]:
             sentence_timings.append((time.perf_counter() - t0) * 1000)
     sentence_correct = len(SENTENCES) - len(sentence_failing)
 
+    # What a question is about, with the entities Rasa's model gave and with none.
+    asked = [
+        (t, typed, said) for _l, t, ents, said in QUESTIONS for typed in dict.fromkeys((ents, ()))
+    ]
+    question_failing: list[dict[str, str]] = []
+    for text, typed, said in asked:
+        found = areas.understand(text, province=PROVINCE, typed=typed)
+        try:
+            name = found.area.name if found.area else None
+            check_asked(name, [c.name for c in found.choices], said)
+        except AssertionError as exc:
+            question_failing.append({"text": f"{text} {list(typed)}", "error": str(exc)[:300]})
+    question_timings: list[float] = []
+    for _ in range(RESOLVE_ROUNDS):
+        for text, typed, _said in asked:
+            t0 = time.perf_counter()
+            areas.understand(text, province=PROVINCE, typed=typed)
+            question_timings.append((time.perf_counter() - t0) * 1000)
+    question_correct = len(asked) - len(question_failing)
+
     def part(
         cases: int, right: int, fails: list[dict[str, str]], ms: list[float]
     ) -> dict[str, Any]:
@@ -116,6 +136,7 @@ def place_accuracy() -> dict[str, Any]:
         "index_build_s": round(index_s, 2),
         "resolve": part(len(CASES), correct, failing, timings),
         "find_places": part(len(SENTENCES), sentence_correct, sentence_failing, sentence_timings),
+        "understand": part(len(asked), question_correct, question_failing, question_timings),
     }
 
 
@@ -125,12 +146,17 @@ def print_places(result: dict[str, Any]) -> None:
     )
     print("| table | cases | correct | accuracy % | target | met | p50 ms | p95 ms | max ms |")
     print("|---|---:|---:|---:|---:|---|---:|---:|---:|")
-    for name, what in (("resolve", "CASES → resolve"), ("find_places", "SENTENCES → find_places")):
+    tables = (
+        ("resolve", "CASES → resolve"),
+        ("find_places", "SENTENCES → find_places"),
+        ("understand", "QUESTIONS → understand"),
+    )
+    for name, what in tables:
         r = result[name]
         cells = [what, r["cases"], r["correct"], r["accuracy_pct"], f"≥ {r['target_pct']:g} %"]
         cells += ["yes" if r["met"] else "no", r["p50_ms"], r["p95_ms"], r["max_ms"]]
         print("| " + " | ".join(str(c) for c in cells) + " |")
-    for name in ("resolve", "find_places"):
+    for name, _what in tables:
         for fail in result[name]["failing"]:
             print(f"  failing ({name}): {_short(fail['text'])} — {fail['error'] or 'assert'}")
 

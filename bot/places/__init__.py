@@ -11,7 +11,7 @@ from bot.places.keys import get, lookup, units_in
 from bot.places.model import Match, Place, Resolution, place_key
 from bot.places.scan import find_places, resolve
 from bot.places.tokens import MAX_TEXT_LENGTH
-from bot.places.words import before_place, unit_words
+from bot.places.words import before_place, leaving, towards, unit_words
 
 __all__ = [
     "MAX_TEXT_LENGTH",
@@ -21,9 +21,11 @@ __all__ = [
     "before_place",
     "find_places",
     "get",
+    "leaving",
     "lookup",
     "place_key",
     "resolve",
+    "towards",
     "unit_words",
     "units_in",
 ]

@@ -52,6 +52,18 @@ def before_place() -> frozenset[str]:
     return fillers() | _strings("before_place")
 
 
+@cache
+def towards() -> frozenset[str]:
+    """Folded words before the place someone travels to ("về", "đến", "đi"…)."""
+    return _strings("towards")
+
+
+@cache
+def leaving() -> frozenset[str]:
+    """Folded words before the place someone travels from ("từ")."""
+    return _strings("leaving")
+
+
 def label(kind: str, **values: str) -> str:
     """How an old unit is named to people (``old_ward``, ``old_district``, ...)."""
     return str(load(LABELS)[kind]).format(**values)

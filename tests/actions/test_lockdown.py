@@ -123,3 +123,29 @@ async def test_a_home_place_typed_in_lower_case_without_a_unit_word() -> None:
     # … but a far-away town that is also two everyday words is not ("là gì" / La Gi).
     asked = await run(ActionTellLockdownStatus(), tracker("phong toa la gi"))
     assert asked.names == ["utter_lockdown_ask_place"]
+
+
+async def test_the_commune_named_with_its_province_not_the_province() -> None:
+    # Rasa tagged only the province (as its model does for this unaccented sentence).
+    said = await run(
+        ActionTellLockdownStatus(),
+        tracker(
+            "phuong tam thanh lang son co bi phong toa khong", entities={"location": "Lang Son"}
+        ),
+    )
+    assert said.slot("place_code") == "c:5986" and "Tổ dân phố 5" in said.text
+    assert "Khối 3" not in said.text  # Kỳ Lừa's zone: the province would list it
+
+
+async def test_a_unit_word_at_home_is_one_answer_with_the_others_as_buttons() -> None:
+    said = await run(
+        ActionTellLockdownStatus(),
+        tracker("xã Chi Lăng có phong tỏa không", entities={"location": "Chi Lăng"}),
+    )
+    assert said.names[0] == "utter_lockdown_none" and "Xã Chi Lăng" in said.texts[0]
+    assert said.names[-1] == "utter_place_others" and said.slot("place_code") == "c:6463"
+
+
+async def test_a_trip_is_asked_about_its_destination() -> None:
+    said = await run(ActionTellLockdownStatus(), tracker("từ Hà Nội về Kỳ Lừa có bị chặn không"))
+    assert said.slot("place_code") == "c:6187" and "Khối 3" in said.text

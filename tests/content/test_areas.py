@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from bot.content import areas
+from testkit.place_table import QUESTIONS, Said, check_asked
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
@@ -56,3 +57,17 @@ def test_a_name_alone_is_read_freely_and_a_home_meaning_is_taken() -> None:
     several = areas.pick(areas.read("Chi Lăng", prefer_province=HOME), home_province=20)
     assert several.area is None and 2 <= len(several.choices) <= areas.MAX_CHOICES
     assert all(20 in a.province_codes for a in several.choices[:3])
+
+
+@pytest.mark.parametrize("tagged", [True, False], ids=["entities", "no entities"])
+@pytest.mark.parametrize(
+    ("text", "entities", "expected"),
+    [pytest.param(text, entities, exp, id=label) for label, text, entities, exp in QUESTIONS],
+)
+def test_what_a_question_is_about(
+    text: str, entities: tuple[str, ...], expected: Said, tagged: bool
+) -> None:
+    """The same answer whether Rasa tagged the place words (as its model did), or nothing."""
+    asked = areas.understand(text, province=HOME, typed=entities if tagged else ())
+    assert not asked.unknown
+    check_asked(asked.area.name if asked.area else None, [c.name for c in asked.choices], expected)
