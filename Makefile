@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 LOCKS := requirements
 
-.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ bench-chat: setup ## 50 people at once over the Telegram and Zalo OA webhooks: r
 bench-abuse: setup ## 10-minute soak: normal chat during floods, fuzz and replays; 5xx, latency, memory
 	$(PY) -m bot.cli train
 	$(PY) -m bench.abuse
+
+bench-answers: setup ## the right answer for 500 messages not trained on: right, wrongly answered, declined
+	$(PY) -m bot.cli train
+	$(PY) -m bench.answers
 
 bench-knowledge: setup ## place accuracy on the test table; action latency with 10,000 zones and 1,000 schemes
 	$(PY) -m bench.knowledge

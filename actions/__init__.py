@@ -6,10 +6,12 @@ Importing the package imports every feature, so every place-aware question is re
 
 from actions import (  # noqa: F401
     alert_level,
+    answers,
     hotline,
     lockdown,
     place,
     prevention,
+    reply,
     support_scheme,
     symptoms,
 )

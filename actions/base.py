@@ -13,35 +13,21 @@ import json
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
-from actions.common import Message, db, settings
-from bot.content.areas import NOTHING, Area, Asked, province_area, understand
+from actions.common import PLACE_SLOT, Message, asked, db, settings
+from actions.guard import Guarded
+from bot.content.areas import NOTHING, Area, Asked, province_area
 
-PLACE_SLOT = "place_code"
 TOPIC_SLOT = "place_topic"
 MAX_NOW_PART = 8  # current units named when an old name is answered for what it became
 
 # Build the place index (~0.3 s) when the action server starts, not at the first question.
 province_area(settings().province)
-
-
-def asked(tracker: Tracker) -> Asked:
-    """The place in the latest message, or the remembered one."""
-    message = tracker.latest_message or {}
-    pressed = next(tracker.get_latest_entity_values(PLACE_SLOT), None)
-    return understand(
-        str(message.get("text") or ""),
-        province=settings().province,
-        typed=[str(v) for v in tracker.get_latest_entity_values("location")],
-        pressed=str(pressed) if pressed else None,
-        alone=(message.get("intent") or {}).get("name") == "inform_place",
-        remembered=tracker.get_slot(PLACE_SLOT),
-    )
 
 
 def place_button(area: Area) -> dict[str, str]:
@@ -57,7 +43,7 @@ def ask_which(dispatcher: CollectingDispatcher, place: Asked) -> None:
     )
 
 
-class PlaceAction(Action, ABC):
+class PlaceAction(Guarded, ABC):
     """An answer that depends on the person's place. Subclasses set ``topic`` and implement
     ``compose`` (database work only, run off the event loop)."""
 
@@ -76,8 +62,8 @@ class PlaceAction(Action, ABC):
     def compose(self, session: Session, area: Area | None, tracker: Tracker) -> list[Message]:
         """The messages to say for ``area`` (None: no place known)."""
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str
     ) -> list[EventType]:
         return await self.answer(dispatcher, tracker, asked(tracker))
 

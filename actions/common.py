@@ -8,16 +8,18 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
 from bot import settings as settings_module
 from bot import wording
 from bot.clock import utcnow
 from bot.content import store
-from bot.content.areas import Area
+from bot.content.areas import Area, Asked, understand
 from bot.storage.content import Hotline, InfoItem, Source
 from bot.storage.engine import sessions
 
+PLACE_SLOT = "place_code"  # the place the person asked about last (a place key)
 Message = dict[str, Any]  # keyword arguments of one ``dispatcher.utter_message`` call
 
 
@@ -35,6 +37,30 @@ async def db[T](work: Callable[[Session], T]) -> T:
             return work(session)
 
     return await asyncio.to_thread(run)
+
+
+async def write[T](work: Callable[[Session], T]) -> T:
+    """Like ``db``, in a transaction committed when ``work`` returns."""
+
+    def run() -> T:
+        with sessions(settings().database_url).begin() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
+def asked(tracker: Tracker) -> Asked:
+    """The place in the latest message, or the remembered one."""
+    message = tracker.latest_message or {}
+    pressed = next(tracker.get_latest_entity_values(PLACE_SLOT), None)
+    return understand(
+        str(message.get("text") or ""),
+        province=settings().province,
+        typed=[str(v) for v in tracker.get_latest_entity_values("location")],
+        pressed=str(pressed) if pressed else None,
+        alone=(message.get("intent") or {}).get("name") == "inform_place",
+        remembered=tracker.get_slot(PLACE_SLOT),
+    )
 
 
 def demo(source: Source) -> str:

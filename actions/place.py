@@ -3,20 +3,21 @@ what they want to know about it."""
 
 from __future__ import annotations
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import PLACE_SLOT, TOPIC_SLOT, PlaceAction, ask_which, asked
+from actions.guard import Guarded
 
 
-class ActionAnswerPlace(Action):
+class ActionAnswerPlace(Guarded):
     def name(self) -> str:
         return "action_answer_place"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    async def respond(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str
     ) -> list[EventType]:
         place = asked(tracker)
         waiting = PlaceAction.topics.get(str(tracker.get_slot(TOPIC_SLOT) or ""))

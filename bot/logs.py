@@ -17,6 +17,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot.settings import Settings
+from bot.text import mask_phones
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET = {
@@ -39,11 +40,8 @@ SECRET_SETTINGS = (
     "rasa_token",
 )
 MIN_SECRET_LENGTH = 8  # shorter values would mask ordinary words (and are no secret anyway)
-# 0 or +84, then 8-10 more digits, optionally grouped by spaces, dots or dashes:
-# "0912 345 678", "+84912345678", "024.3825.1234".
-PHONE = re.compile(r"(?<![\w+])(?:\+84|0)(?:[ .-]?\d){8,10}(?![\w])")
 BOT_URL = re.compile(r"/bot[^/\s'\"]+")  # Telegram and Zalo Bot: https://host/bot<token>/method
-SECRET_MASK, PHONE_MASK = "[secret]", "[phone]"
+SECRET_MASK = "[secret]"
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -67,7 +65,7 @@ class Redact(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, SECRET_MASK)
         text = BOT_URL.sub(f"/bot{SECRET_MASK}", text)
-        return PHONE.sub(PHONE_MASK, text)
+        return mask_phones(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -25,6 +25,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# 0 or +84, then 8-10 more digits, optionally grouped by spaces, dots or dashes:
+# "0912 345 678", "+84912345678", "024.3825.1234".
+PHONE = re.compile(r"(?<![\w+])(?:\+84|0)(?:[ .-]?\d){8,10}(?![\w])")
+PHONE_MASK = "[phone]"
 
 # Chat abbreviations, keyed by the folded token (see fold()). Only unambiguous ones: "a", "e",
 # "c" (anh/em/chị) and "bn" (bạn/bao nhiêu) are left for the model to learn from context.
@@ -131,3 +135,8 @@ def storable(text: str) -> str:
     if _SURROGATE.search(text):
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text.replace("\x00", "")
+
+
+def mask_phones(text: str) -> str:
+    """``text`` with anything that looks like a Vietnamese phone number replaced by a mask."""
+    return PHONE.sub(PHONE_MASK, text)

@@ -10,11 +10,12 @@ of one layer stand side by side (none imports another), except where noted:
             (may use one another)
   base      bot.places · bot.storage · connectors
   core      bot.text · bot.settings · bot.clock · bot.wording
-Inside ``actions`` a feature module imports only the shared ``actions.common`` and
-``actions.base``, never another feature (the package's ``__init__`` imports them all, so
-rasa-sdk registers every action). ``tests`` and ``bench`` may import the product and
-``testkit`` but never each other; the product imports none of the three. Inside ``tests`` no
-module imports a ``test_*`` module: shared helpers live in fixtures or helper modules.
+Inside ``actions`` a feature module imports only the shared ``actions.common``,
+``actions.base`` and ``actions.guard``, never another feature (the package's ``__init__``
+imports them all, so rasa-sdk registers every action). ``tests`` and ``bench`` may import
+the product and ``testkit`` but never each other; the product imports none of the three.
+Inside ``tests`` no module imports a ``test_*`` module: shared helpers live in fixtures or
+helper modules.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ LAYERS: dict[str, int] = {
     "bot.wording": CORE,
 }
 SIBLINGS_MAY_IMPORT = {FEATURES}  # features may use one another
-SHARED_ACTIONS = ("actions.common", "actions.base")
+SHARED_ACTIONS = ("actions.common", "actions.base", "actions.guard")
 
 
 def unit(module: str) -> str | None:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from bot import settings as settings_module
 from bot import wording
+from bot.clock import VIETNAM, utcnow
 from bot.content import files, store
-from bot.content.files import DEMO, ContentError
+from bot.content.bank.unanswered import groups
+from bot.content.files import DEMO_FILES, ContentError
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
+from bot.storage.questions import DOWN, UNKNOWN
 
 
 def load_demo_if_empty(cfg: settings_module.Settings) -> bool:
@@ -21,12 +25,13 @@ def load_demo_if_empty(cfg: settings_module.Settings) -> bool:
     with sessions(cfg.database_url).begin() as session:
         if not store.is_empty(session=session):
             return False
-        files.load(files.read_file(DEMO), session=session, prefer_province=cfg.province)
+        for path in DEMO_FILES:
+            files.load(files.read_file(path), session=session, prefer_province=cfg.province)
     return True
 
 
 def add_commands(commands: Any) -> None:
-    """``loa content import|check|export|demo``."""
+    """``loa content import|check|export|demo|unanswered``."""
     content = commands.add_parser("content", help="content (YAML): import, check, export, demo")
     content_actions = content.add_subparsers(dest="action", required=True)
     imp = content_actions.add_parser("import", help="validate FILE and store it, all or nothing")
@@ -38,7 +43,41 @@ def add_commands(commands: Any) -> None:
     export = content_actions.add_parser("export", help="write all content as YAML")
     export.add_argument("file", nargs="?", default="-", help="a path, or - for stdout")
     content_actions.add_parser("demo", help="load the Lạng Sơn demo content")
+    unanswered = content_actions.add_parser(
+        "unanswered", help="questions Loa could not answer or that were rated 👎, grouped"
+    )
+    unanswered.add_argument("--days", type=int, default=30, help="look back this many days")
+    unanswered.add_argument("--limit", type=int, default=50, help="show at most this many groups")
     content.set_defaults(func=content_command)
+
+
+def unanswered_command(args: argparse.Namespace, factory: Any) -> int:
+    """Print the groups of unanswered questions: the content team's to-do list."""
+    since = utcnow() - timedelta(days=max(args.days, 0))
+    with factory() as session:
+        found = groups(session, since=since)
+    if not found:
+        print(wording.error("unanswered_none", days=args.days))
+        return 0
+    print(wording.error("unanswered_head", groups=len(found), days=args.days))
+    for group in found[: max(args.limit, 0)]:
+        down = ", ".join(f"{key} ×{n}" for key, n in group.entries.most_common(3))
+        print(
+            wording.error(
+                "unanswered_group",
+                count=group.count,
+                unknown=group.outcomes[UNKNOWN],
+                down=group.outcomes[DOWN],
+                last=group.last.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M"),
+                example=group.example,
+            )
+        )
+        if down:
+            print(wording.error("unanswered_entries", entries=down))
+        for other in dict.fromkeys(group.texts[1:4]):
+            if other != group.example:
+                print(f"      · {other}")
+    return 0
 
 
 def _counts(saved: Counter[str], removed: bool) -> str:
@@ -54,6 +93,8 @@ def content_command(args: argparse.Namespace) -> int:
     cfg = settings_module.load()
     upgrade(cfg.database_url)
     factory = sessions(cfg.database_url)
+    if args.action == "unanswered":
+        return unanswered_command(args, factory)
     try:
         if args.action == "export":
             with factory() as session:
@@ -63,16 +104,21 @@ def content_command(args: argparse.Namespace) -> int:
             else:
                 Path(args.file).write_text(text, encoding="utf-8")
             return 0
-        path = DEMO if args.action == "demo" else Path(args.file)
-        raw = files.read_file(path)
+        paths = DEMO_FILES if args.action == "demo" else (Path(args.file),)
+        raws = [files.read_file(path) for path in paths]
         if args.action == "check":
+            (raw,) = raws
             with factory() as session:
                 files.parse(raw, session=session, prefer_province=cfg.province)
             print(wording.error("valid"))
             return 0
         with factory.begin() as session:  # one transaction: all of the file, or nothing
             replace = getattr(args, "replace", False)
-            saved = files.load(raw, session=session, prefer_province=cfg.province, replace=replace)
+            saved = Counter[str]()
+            for raw in raws:
+                saved += files.load(
+                    raw, session=session, prefer_province=cfg.province, replace=replace
+                )
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 2

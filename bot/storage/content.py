@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from bot.clock import utcnow
 from bot.storage.base import Base, UTCDateTime
 
 # Info topics.
@@ -41,6 +42,23 @@ LIFTED = "lifted"  # the lockdown was lifted on ``ends_at``
 ZONE_STATUSES = (ACTIVE, LIFTED)
 
 LEVELS = (1, 2, 3, 4, 5)  # the five situations of the province's communication plan
+
+# Question-bank topics: what the long tail of questions is about (for the content team).
+BANK_TOPICS = (
+    "isolation",
+    "testing",
+    "vaccination",
+    "travel",
+    "prevention",
+    "children",
+    "daily_life",
+    "work_school",
+    "pets",
+    "treatment",
+    "rumour",
+    "support",
+    "other",
+)
 
 
 def _in(column: str, values: tuple[Any, ...]) -> str:
@@ -114,6 +132,24 @@ class InfoItem(_Valid, Base):
     topic: Mapped[str] = mapped_column(String(20), index=True)
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+
+
+class BankEntry(_Valid, Base):
+    """A question of the bank, in the phrasings people use, and its short sourced answer.
+
+    ``confirmed`` False: a fact in the answer is not confirmed by a named official source (the
+    answer says so). ``updated_at`` changes with every import that touches the entry, so the
+    action server sees a changed bank at the next message (``bot.content.bank``)."""
+
+    __tablename__ = "content_questions"
+    __table_args__ = (*_checks(), CheckConstraint(_in("topic", BANK_TOPICS), name="topic"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(20), index=True)
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    confirmed: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Hotline(_Valid, Base):

@@ -6,6 +6,7 @@ from bot.storage.base import Base
 from bot.storage.channel_tokens import ChannelToken
 from bot.storage.content import (
     AreaLevel,
+    BankEntry,
     Hotline,
     InfoItem,
     LockdownZone,
@@ -16,9 +17,12 @@ from bot.storage.content import (
     SupportScheme,
 )
 from bot.storage.conversations import ChannelAccount, Message, Person
+from bot.storage.questions import AskedQuestion
 
 __all__ = [
     "AreaLevel",
+    "AskedQuestion",
+    "BankEntry",
     "Base",
     "ChannelAccount",
     "ChannelToken",

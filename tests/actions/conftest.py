@@ -15,6 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import common
+from actions.guard import INTENT_ACTIONS
 from bot.content import files
 from bot.storage.engine import sessions
 
@@ -44,13 +45,13 @@ def responses() -> dict[str, list[dict[str, Any]]]:
 def tracker(
     text: str,
     *,
-    intent: str = "ask_lockdown_status",
+    intent: str | None = None,
     entities: dict[str, str] | None = None,
     slots: dict[str, Any] | None = None,
 ) -> Tracker:
     latest = {
         "text": text,
-        "intent": {"name": intent, "confidence": 1.0},
+        "intent": {"name": intent or "", "confidence": 1.0},
         "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
     }
     return Tracker("test:1", slots or {}, latest, [], False, None, {}, "action_listen")
@@ -94,7 +95,15 @@ def render(message: dict[str, Any]) -> str:
     return re.sub(r"{([^\n{}]+?)}", lambda m: str(values[m.group(1)]), template)
 
 
+# The intent each action answers, for trackers that do not name one.
+INTENT_OF = {action: intent for intent, action in INTENT_ACTIONS.items()}
+
+
 async def run(action: Action, tr: Tracker) -> Said:
+    """Run ``action`` on ``tr`` (a tracker without an intent gets the action's own, as Rasa
+    would have predicted it)."""
+    if not tr.latest_message["intent"]["name"]:
+        tr.latest_message["intent"]["name"] = INTENT_OF.get(action.name(), "")
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tr, {})
     return Said(dispatcher.messages, [dict(e) for e in events])

@@ -19,6 +19,7 @@ from bot.content.files.schema import (
     SECTIONS,
     LevelIn,
     Parsed,
+    QuestionIn,
     SchemeIn,
     When,
     ZoneIn,
@@ -81,6 +82,23 @@ def _check_section(section: str, good: list[tuple[int, Any]], raw: list[Any]) ->
             problems.append(f"{label}: {_error('dates_inverted', start=start, until=until)}")
         if isinstance(item, ZoneIn) and item.status == LIFTED and item.ends_at is None:
             problems.append(f"{label}: {_error('lifted_without_end')}")
+    return problems + _check_questions(good, raw)
+
+
+def _check_questions(good: list[tuple[int, Any]], raw: list[Any]) -> list[str]:
+    """A phrasing belongs to one bank entry: the same question (as matched: folded, with
+    abbreviations expanded) in two entries would make the answer a coin toss."""
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    for index, item in good:
+        if not isinstance(item, QuestionIn):
+            continue
+        for question in item.questions:
+            other = owner.setdefault(vi.key(question), item.key)
+            if other != item.key:
+                where_ = where("questions", index, raw[index])
+                problem = _error("duplicate_question", question=question, other=other)
+                problems.append(f"{where_}: {problem}")
     return problems
 
 

@@ -15,6 +15,7 @@ from bot.content.files.check import area_codes
 from bot.content.files.schema import COLUMN, FORMAT_VERSION, SECTIONS, layout
 from bot.storage.content import (
     AreaLevel,
+    BankEntry,
     Hotline,
     InfoItem,
     LockdownZone,
@@ -34,6 +35,7 @@ ORDER_BY: dict[str, tuple[Any, ...]] = {
     "schemes": (SupportScheme.position, SupportScheme.id),
     "zones": (LockdownZone.id,),
     "alert_levels": (AreaLevel.position, AreaLevel.id),
+    "questions": (BankEntry.position, BankEntry.id),
 }
 
 
@@ -62,8 +64,8 @@ def dump(*, session: Session, prefer_province: str) -> dict[str, Any]:
             return row.source.key
         if name == "groups":
             return row.group_keys
-        if name == "keywords":
-            return list(row.keywords)
+        if name in ("keywords", "questions"):
+            return list(getattr(row, name))
         if span and name in span:
             return as_day(getattr(row, COLUMN.get(name, name)), end=name == span[1])
         return getattr(row, name)

@@ -11,6 +11,8 @@ from bot import wording
 from bot.content.files.problems import ContentError
 
 DEMO = Path(__file__).resolve().parents[1] / "demo" / "lang_son.yml"
+# The demo: the province's content first (its sources), then the question bank's files.
+DEMO_FILES = (DEMO, *sorted(DEMO.parent.glob("questions-*.yml")))
 MAX_FILE_BYTES = 20_000_000  # a province's content is a few MB; 10,000 zones ≈ 3 MB
 
 _error = wording.error

@@ -12,11 +12,13 @@ from pydantic_core import CoreSchema, core_schema
 from sqlalchemy import inspect
 
 from bot.storage.content import (
+    BANK_TOPICS,
     LEVELS,
     TOPICS,
     ZONE_KINDS,
     ZONE_STATUSES,
     AreaLevel,
+    BankEntry,
     Hotline,
     InfoItem,
     LockdownZone,
@@ -174,6 +176,18 @@ class ZoneIn(Item):
     source: Key
 
 
+class QuestionIn(_Valid):
+    """A question of the bank: how people ask it, and the answer with its source."""
+
+    table = BankEntry
+    layout = ("key", "topic", "area", "questions", "answer", "source", "confirmed")
+
+    topic: Annotated[str, OneOf(BANK_TOPICS)]
+    questions: Annotated[list[Short], Field(min_length=1, max_length=20)]
+    answer: Text
+    confirmed: bool = True
+
+
 class LevelIn(_Valid):
     table = AreaLevel
     layout = ("key", "area", "level", "decision", "note", "source")
@@ -193,6 +207,7 @@ SECTIONS: dict[str, type[Item]] = {
     "schemes": SchemeIn,
     "zones": ZoneIn,
     "alert_levels": LevelIn,
+    "questions": QuestionIn,
 }
 
 

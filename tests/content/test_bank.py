@@ -1,0 +1,196 @@
+"""The question bank: imported like all content (refused whole when wrong), matched without
+caring for diacritics or chat abbreviations, and answered from the database as it is now."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.content import files
+from bot.content.bank import store
+from bot.content.bank.index import BankIndex, terms
+from bot.content.bank.route import LIMITS
+from bot.storage.content import BankEntry
+from tests.content.sample import HOME
+
+DATABASES = ("sqlite", "postgresql")
+NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
+
+
+def bank_file(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "1",
+        "sources": [
+            {"key": "byt", "title": "Hướng dẫn của Bộ Y tế", "issuer": "Bộ Y tế",
+             "issued_on": "2022-03-16"},
+        ],  # fmt: skip
+        "questions": list(entries),
+    }
+
+
+def entry(key: str, *questions: str, answer: str = "Câu trả lời.", **more: Any) -> dict[str, Any]:
+    return {
+        "key": key,
+        "topic": more.pop("topic", "isolation"),
+        "area": more.pop("area", "toàn quốc"),
+        "questions": list(questions),
+        "answer": answer,
+        "source": more.pop("source", "byt"),
+        "effective_from": more.pop("effective_from", "2022-03-16"),
+        **more,
+    }
+
+
+ISOLATION = entry(
+    "f0-days",
+    "F0 cách ly tại nhà mấy ngày?",
+    "nhiễm covid phải ở nhà bao lâu",
+    answer="Từ 16/3/2022, người mắc cách ly 7 ngày.",
+)
+VACCINE = entry(
+    "vax-third",
+    "tiêm mũi 3 vắc xin ở đâu",
+    "mũi nhắc lại tiêm chỗ nào",
+    topic="vaccination",
+    answer="Mũi nhắc lại tiêm tại trạm y tế xã, phường.",
+)
+LEMON = entry(
+    "rumour-lemon",
+    "uống nước chanh nóng có chữa được covid không",
+    "chanh mật ong diệt virus",
+    topic="rumour",
+    answer="Không đúng: nước chanh nóng không chữa được COVID-19.",
+)
+
+
+def found(session: Session, text: str, *, at: datetime = NOW, province: str = HOME) -> list[str]:
+    """The entries the router would answer with (above the bank's threshold), best first."""
+    hits = store.search(session, text, at=at, province=province)
+    return [hit.key for hit in hits if hit.score >= LIMITS.bank]
+
+
+def load(factory: sessionmaker[Session], raw: dict[str, Any], **kw: Any) -> Any:
+    with factory.begin() as session:
+        return files.load(raw, session=session, prefer_province=HOME, **kw)
+
+
+def test_a_bank_file_loads_and_exports_unchanged(session_factory: sessionmaker[Session]) -> None:
+    load(session_factory, bank_file(ISOLATION, VACCINE, LEMON))
+    with session_factory() as session:
+        out = files.dump(session=session, prefer_province=HOME)
+    assert [q["key"] for q in out["questions"]] == ["f0-days", "vax-third", "rumour-lemon"]
+    assert out["questions"][0]["questions"] == ISOLATION["questions"]
+    load(session_factory, out)  # what export writes, import takes back
+    with session_factory() as session:
+        again = files.dump(session=session, prefer_province=HOME)
+    assert again["questions"] == out["questions"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"answer": "   "}, "answer"),
+        ({"source": "nowhere"}, "nowhere"),
+        ({"questions": []}, "questions"),
+        ({"topic": "astrology"}, "topic"),
+    ],
+    ids=["empty answer", "unknown source", "no phrasing", "unknown topic"],
+)
+def test_a_bad_entry_is_refused_and_nothing_is_stored(
+    session_factory: sessionmaker[Session], change: dict[str, Any], problem: str
+) -> None:
+    bad = {**copy.deepcopy(VACCINE), **change}
+    with pytest.raises(files.ContentError) as refused:
+        load(session_factory, bank_file(ISOLATION, bad))
+    assert problem in str(refused.value)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(BankEntry)) == 0
+
+
+def test_the_same_question_in_two_entries_is_refused(
+    session_factory: sessionmaker[Session],
+) -> None:
+    twin = entry("f0-twin", "F0 cach ly tai nha may ngay")  # the same once folded
+    with pytest.raises(files.ContentError) as refused:
+        load(session_factory, bank_file(ISOLATION, twin))
+    assert "f0-days" in str(refused.value)
+
+
+def test_the_demo_bank_is_valid_and_large_enough(session_factory: sessionmaker[Session]) -> None:
+    for path in files.DEMO_FILES:
+        load(session_factory, files.read_file(path))
+    with session_factory() as session:
+        rows = session.scalars(select(BankEntry)).all()
+        assert len(rows) >= 150
+        assert all(row.answer.strip() and row.source.issuer for row in rows)
+        unconfirmed = [row for row in rows if not row.confirmed]
+        assert all("chưa được xác nhận" in row.answer for row in unconfirmed)
+
+
+def test_matching_ignores_diacritics_abbreviations_and_politeness() -> None:
+    index = BankIndex([(e["key"], e["questions"]) for e in (ISOLATION, VACCINE, LEMON)])
+    for text in (
+        "F0 cách ly mấy ngày ạ",
+        "f0 cach ly may ngay",
+        "ad oi cho mk hoi f0 cach li bao lau vay",
+    ):
+        assert index.search(text)[0].key == "f0-days", text
+    assert index.search("uong chanh nong co het covid ko")[0].key == "rumour-lemon"
+    assert index.search("giá vàng hôm nay") == []  # nothing shared, nothing found
+    assert terms("Cho mình hỏi với ạ") == {}  # politeness only: no term at all
+
+
+def test_a_better_worded_match_scores_higher() -> None:
+    index = BankIndex([(e["key"], e["questions"]) for e in (ISOLATION, VACCINE)])
+    close = index.search("F0 cách ly tại nhà mấy ngày")[0].score
+    loose = index.search("ngày nào tôi ở nhà")[0].score
+    assert close > 0.9 > loose
+
+
+def test_a_change_in_the_bank_is_answered_at_once(session_factory: sessionmaker[Session]) -> None:
+    load(session_factory, bank_file(ISOLATION))
+    with session_factory() as session:
+        assert found(session, "tiêm mũi 3 ở đâu") == []
+    load(session_factory, bank_file(ISOLATION, VACCINE))
+    with session_factory() as session:
+        assert found(session, "tiêm mũi 3 ở đâu") == ["vax-third"]
+    reworded = {**VACCINE, "questions": ["chích ngừa nhắc lại ở chỗ nào"]}
+    load(session_factory, bank_file(ISOLATION, reworded))
+    with session_factory() as session:
+        assert found(session, "chích ngừa nhắc lại") == ["vax-third"]
+    load(session_factory, bank_file(ISOLATION), replace=True)
+    with session_factory() as session:
+        assert found(session, "chích ngừa nhắc lại") == []
+
+
+def test_an_entry_outside_its_validity_is_never_answered(
+    session_factory: sessionmaker[Session],
+) -> None:
+    old = {**ISOLATION, "effective_from": "2021-08-21", "effective_until": "2022-03-15"}
+    later = {**VACCINE, "effective_from": (NOW + timedelta(days=3)).date().isoformat()}
+    load(session_factory, bank_file(old, later))
+    with session_factory() as session:
+        assert found(session, "F0 cách ly tại nhà mấy ngày") == []
+        assert found(session, "tiêm mũi 3 vắc xin ở đâu") == []
+        during = datetime(2022, 1, 10, tzinfo=UTC)
+        assert found(session, "F0 cách ly tại nhà mấy ngày", at=during) == ["f0-days"]
+
+
+def test_an_entry_for_another_province_is_not_answered_here(
+    session_factory: sessionmaker[Session],
+) -> None:
+    load(session_factory, bank_file({**ISOLATION, "area": "Hà Nội"}, VACCINE))
+    with session_factory() as session:
+        assert found(session, "F0 cách ly tại nhà mấy ngày") == []
+        assert found(session, "F0 cách ly tại nhà mấy ngày", province="Hà Nội") == ["f0-days"]
+
+
+def test_an_empty_bank_finds_nothing(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        assert store.search(session, "F0 cách ly mấy ngày", at=NOW, province=HOME) == []
+        assert found(session, "tiêm mũi 3 ở đâu") == []
