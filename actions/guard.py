@@ -12,12 +12,13 @@ import json
 from abc import ABC, abstractmethod
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.common import (
+    PLACE_SLOT,
     Message,
     asked,
     cite,
@@ -31,7 +32,7 @@ from bot import wording
 from bot.clock import utcnow
 from bot.content.areas import Area
 from bot.content.bank import store as bank
-from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, Route, decide
+from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 from bot.content.triage import EMERGENCY, URGENT, Thresholds, Triage, assess
 from bot.storage.content import HOME_CARE, SEEK_CARE, BankEntry
 from bot.storage.questions import UNKNOWN, record
@@ -53,6 +54,17 @@ INTENT_ACTIONS = {
     "inform_place": "action_answer_place",
 }
 REPLY_ACTION = "action_reply"  # every intent answered by fixed responses (actions/reply.py)
+# How a topic is named on a button (as on the menu).
+TOPIC_TITLES = {
+    "ask_lockdown_status": "Khu vực phong tỏa",
+    "ask_alert_level": "Cấp độ dịch",
+    "ask_prevention": "Cách phòng bệnh",
+    "ask_symptoms": "Triệu chứng bệnh",
+    "ask_support_scheme": "Chính sách hỗ trợ",
+    "ask_hotline": "Số đường dây nóng",
+    "request_help": "Tôi cần giúp đỡ",
+    "subscribe_alerts": "Nhận thông báo khu vực",
+}
 
 
 def thresholds() -> Thresholds:
@@ -117,6 +129,11 @@ async def answer_route(
     if route.kind == FOREIGN:
         dispatcher.utter_message(response="utter_bank_foreign")
         return []
+    if route.kind == WHICH:
+        buttons = [{"title": TOPIC_TITLES[i], "payload": f"/{i}"} for i in route.choices]
+        dispatcher.utter_message(response="utter_bank_which", buttons=buttons)
+        area = asked(tracker).area  # the place named now answers the button too
+        return [SlotSet(PLACE_SLOT, area.key)] if area is not None else []
     if route.kind == BANK and route.entry:
         alternatives = [hit.key for hit in route.hits[1:]]
         for message in await db(lambda s: bank_answer(s, str(route.entry), alternatives)):

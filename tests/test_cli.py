@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import sys
 from dataclasses import fields
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,9 @@ from sqlalchemy import inspect
 from bot import settings as settings_module
 from bot.channels.tokens import DbTokenStore
 from bot.cli import main
+from bot.clock import utcnow
 from bot.storage.engine import engine, sessions
+from bot.storage.questions import DOWN, UNKNOWN, UP, record
 from connectors.zalo_oa.tokens import Tokens
 
 FIXTURES = Path(__file__).parent / "fixtures" / "content"
@@ -185,3 +188,28 @@ def test_telegram_set_webhook_says_what_is_missing(
     with pytest.raises(SystemExit) as exit_:
         main(["telegram", "set-webhook", "https://example.invalid/webhooks/telegram"])
     assert message in str(exit_.value.code)
+
+
+def test_content_unanswered_groups_alike_questions_with_counts(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["content", "unanswered"]) == 0
+    assert "Không có câu hỏi nào" in capsys.readouterr().out
+    now = utcnow()
+    with sessions(db).begin() as session:
+        for days, text, outcome in [
+            (1, "giá xét nghiệm PCR ở bệnh viện tỉnh bao nhiêu", UNKNOWN),
+            (2, "xét nghiệm PCR ở bệnh viện tỉnh giá bao nhiêu tiền", UNKNOWN),
+            (3, "gia xet nghiem pcr benh vien tinh", DOWN),
+            (1, "chó nhà tôi bị ho có lây không", UNKNOWN),
+            (40, "câu hỏi cũ hơn ba mươi ngày", UNKNOWN),
+            (1, "mũi 3 tiêm ở đâu", UP),  # a thumbs-up is no to-do
+        ]:
+            record(text, outcome, at=now - timedelta(days=days), entry_key=None, session=session)
+    assert main(["content", "unanswered", "--days", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "2 nhóm câu hỏi" in out
+    first, second = out.split("\n\n")[1:3]
+    assert first.lstrip().startswith("3 lần (chưa biết 2, 👎 1)")
+    assert "giá xét nghiệm PCR ở bệnh viện tỉnh bao nhiêu" in first  # the latest wording
+    assert "chó nhà tôi" in second and "cũ hơn" not in out and "mũi 3" not in out

@@ -34,6 +34,7 @@ class RunningStack:
     rasa_url: str
     ports: tuple[int, int, int]
     output: Path
+    database_url: str
     rasa_token: str = RASA_TOKEN
 
 
@@ -95,6 +96,7 @@ def stack(
         f"http://127.0.0.1:{rasa_port}",
         (app_port, rasa_port, action_port),
         output,
+        env["DATABASE_URL"],
     )
     deadline = time.monotonic() + 600
     while b"Loa is running" not in output.read_bytes():

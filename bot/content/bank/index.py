@@ -1,17 +1,19 @@
 """Matching a message against the question bank: TF-IDF cosine over Loa's folded words.
 
-Every phrasing of every entry is a small document of terms: folded words (no diacritics, chat
-abbreviations expanded, a few spellings unified — ``words.yml``) and word pairs, weighted by
-TF-IDF and normalised. A message gets the same terms; an entry's score is the best cosine of
-its phrasings, 0 to 1. Word pairs reward the same wording ("cach ly" beats "cach" + "ly"
-apart). ``make bench-answers`` chose this over character n-grams and whole-entry documents
-(see the issue note); it runs in pure Python over an inverted index, so a question costs
-about a millisecond with thousands of entries.
+An entry is one document: the words of all its phrasings, folded (no diacritics, chat
+abbreviations expanded, a few spellings unified — ``words.yml``), politeness and question frames
+left out, weighted by TF-IDF and normalised. A message gets the same words; its score against
+an entry is their cosine, 0 to 1. A word of the message that the bank never uses counts as the
+rarest word: a question about something the bank does not know ("giá xét nghiệm ở bệnh viện
+X") scores lower than the same question without it. On the answer test set (``make
+bench-answers``) this beat one document per phrasing, word pairs and character n-grams (the
+issue note has the table); it runs in pure Python over an inverted index, a fraction of a
+millisecond per question with thousands of entries.
 """
 
 from __future__ import annotations
 
-import itertools
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,60 +34,79 @@ class Words:
 
     filler: frozenset[str]  # words that carry no topic ("cho", "hoi", "minh", "a", …)
     spelling: dict[str, str]  # folded word → its usual spelling ("vacxin" → "vac xin")
+    same: dict[tuple[str, ...], str]  # a phrase → the one word it means ("duong tinh" → "f0")
+    longest: int  # words in the longest such phrase
 
 
 @cache
 def words() -> Words:
     raw = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
     spelling = {vi.fold(k): vi.fold(v) for k, v in (raw.get("spelling") or {}).items()}
-    return Words(frozenset(vi.fold(w) for w in raw.get("filler") or ()), spelling)
+    same = {
+        tuple(vi.fold(phrase).split()): vi.fold(word)
+        for word, phrases in (raw.get("same") or {}).items()
+        for phrase in phrases
+    }
+    filler = frozenset(vi.fold(w) for w in raw.get("filler") or ())
+    return Words(filler, spelling, same, max((len(p) for p in same), default=1))
 
 
 def tokens(text: str) -> list[str]:
-    """A message's matching words: folded, abbreviations expanded, spellings unified."""
+    """A message's matching words: folded, abbreviations expanded, spellings unified, phrases
+    of one meaning made one word."""
     known = words()
-    out: list[str] = []
+    spelled: list[str] = []
     for word in vi.key(text).split():
-        out.extend(known.spelling.get(word, word).split())
+        spelled.extend(known.spelling.get(word, word).split())
+    out: list[str] = []
+    i = 0
+    while i < len(spelled):
+        for n in range(min(known.longest, len(spelled) - i), 0, -1):
+            word = known.same.get(tuple(spelled[i : i + n]))
+            if word is not None:
+                out.append(word)
+                i += n
+                break
+        else:
+            out.append(spelled[i])
+            i += 1
     return out
 
 
 def terms(text: str) -> Counter[str]:
-    """Words that are not filler, and pairs of neighbouring words (filler dropped first)."""
+    """The words that are not filler, with their counts."""
     filler = words().filler
-    kept = [w for w in tokens(text) if w not in filler]
-    found = Counter(kept)
-    found.update(f"{a} {b}" for a, b in itertools.pairwise(kept))
-    return found
+    return Counter(w for w in tokens(text) if w not in filler)
 
 
 @dataclass(frozen=True)
 class Hit:
     key: str
     score: float  # cosine, 0..1
-    phrasing: str  # the entry's phrasing that matched best
 
 
 class BankIndex:
-    """An inverted index of the phrasings of ``entries`` ((key, phrasings) pairs)."""
+    """An inverted index of ``entries`` ((key, phrasings) pairs), one document per entry."""
 
     def __init__(self, entries: Iterable[tuple[str, Sequence[str]]]) -> None:
-        docs: list[tuple[str, str, Counter[str]]] = [
-            (key, phrasing, terms(phrasing)) for key, phrasings in entries for phrasing in phrasings
-        ]
+        docs: list[tuple[str, Counter[str]]] = []
+        for key, phrasings in entries:
+            found: Counter[str] = Counter()
+            for phrasing in phrasings:
+                found.update(terms(phrasing))
+            docs.append((key, found))
         df: Counter[str] = Counter()
-        for _, _, found in docs:
+        for _, found in docs:
             df.update(found.keys())
         n = max(len(docs), 1)
         self.idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
         self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.docs = [(key, phrasing) for key, phrasing, _ in docs]
-        for number, (_, _, found) in enumerate(docs):
+        self.keys = [key for key, _ in docs]
+        for number, (_, found) in enumerate(docs):
             weights = {t: (1 + math.log(c)) * self.idf[t] for t, c in found.items()}
             norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             for term, weight in weights.items():
                 self.postings[term].append((number, weight / norm))
-        self.entry_count = len({key for key, _ in self.docs})
 
     def search(self, text: str, *, limit: int = 3, allowed: set[str] | None = None) -> list[Hit]:
         """The best entries for ``text``, best first, one hit per entry; ``allowed`` limits the
@@ -102,12 +123,9 @@ class BankIndex:
         for term, weight in weights.items():
             for number, doc_weight in self.postings.get(term, ()):
                 scores[number] += weight * doc_weight
-        best: dict[str, Hit] = {}
-        for number, score in scores.items():
-            key, phrasing = self.docs[number]
-            if allowed is not None and key not in allowed:
-                continue
-            cosine = score / norm
-            if key not in best or cosine > best[key].score:
-                best[key] = Hit(key, min(cosine, 1.0), phrasing)
-        return sorted(best.values(), key=lambda h: -h.score)[:limit]
+        hits = [
+            Hit(self.keys[number], min(score / norm, 1.0))
+            for number, score in scores.items()
+            if allowed is None or self.keys[number] in allowed
+        ]
+        return heapq.nlargest(limit, hits, key=lambda h: h.score)

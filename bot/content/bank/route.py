@@ -26,12 +26,26 @@ from bot.content.triage import DEFAULT_THRESHOLDS, EMERGENCY, Thresholds, assess
 ROUTE_FILE = Path(__file__).with_name("route.yml")
 
 INTENT, BANK, DANGER, FOREIGN, UNKNOWN = "intent", "bank", "danger", "foreign", "unknown"
+WHICH = "which"  # two topics in one message, equally likely: ask which, with buttons
 
 FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier: no intent was confident enough
 OUT_OF_SCOPE = "out_of_scope"
 PLACE_ALONE = "inform_place"  # a place named alone continues the question before it
 SMALLTALK = frozenset({"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge"})
 REPORT_SYMPTOMS = "report_symptoms"
+# Topics a button can answer without the message's words (offered when a message mixes two).
+ASKABLE = frozenset(
+    {
+        "ask_lockdown_status",
+        "ask_alert_level",
+        "ask_prevention",
+        "ask_symptoms",
+        "ask_support_scheme",
+        "ask_hotline",
+        "request_help",
+        "subscribe_alerts",
+    }
+)
 # Questions about a place: a place named with Rasa's confident intent is on topic ("còn phường
 # Đông Kinh thì sao?" after a lockdown question).
 PLACE_INTENTS = frozenset(
@@ -45,10 +59,13 @@ class Limits:
 
     intent: float = 0.6  # a confident intent on its topic is answered by that intent …
     intent_low: float = 0.35  # … and a less confident one when the bank has nothing
-    bank: float = 0.42  # the bank answers from here
+    bank: float = 0.52  # the bank answers from here …
+    bank_low: float = 0.36  # … or from here when the next entry is ``margin`` behind
+    margin: float = 0.14
     bank_over: float = 0.75  # … and over a confident intent from here
     close: float = 0.06  # a second entry this close to the best is offered as a button
     smalltalk: float = 0.5
+    mixed: float = 0.15  # two topical intents this close in confidence: ask which
 
 
 LIMITS = Limits()
@@ -59,6 +76,7 @@ class Route:
     kind: str  # INTENT, BANK, DANGER, FOREIGN or UNKNOWN
     intent: str | None = None  # Rasa's intent (INTENT: the one to answer)
     hits: tuple[Hit, ...] = ()  # BANK: the entry to answer first, then close ones to offer
+    choices: tuple[str, ...] = ()  # WHICH: the intents to offer
 
     @property
     def entry(self) -> str | None:
@@ -106,17 +124,24 @@ def on_topic(
     return any(_contains(words, phrase) for phrase in phrases)
 
 
-_DIACRITIC = re.compile(r"[^\x00-\x7f]")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+# Letters of scripts Vietnamese never uses: CJK, kana, Hangul, Thai, Lao, Khmer, Cyrillic.
+_OTHER_SCRIPT = re.compile(
+    r"[\u0400-\u04ff\u0e00-\u0eff\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
+)
 
 
 def foreign(text: str) -> bool:
-    """Written in English: no Vietnamese letter and at least two English words (of those that
-    are not also Vietnamese without diacritics) making up a third of the words."""
-    if any(vi.fold(ch) != ch.lower() for ch in _DIACRITIC.findall(text)):
+    """Not Vietnamese: letters of another script, or (with no Vietnamese letter at all) at
+    least two English words (of those that are not also Vietnamese without diacritics) making
+    up a fifth of the words."""
+    if len(_OTHER_SCRIPT.findall(text)) >= 2:
+        return True
+    if any(vi.fold(ch) != ch.lower() for ch in _NOT_ASCII.findall(text) if ch.isalpha()):
         return False
     words = vi.words(text)
     english = sum(1 for w in words if w in vocabulary().english)
-    return english >= 2 and english * 3 >= len(words)
+    return english >= 2 and english * 5 >= len(words)
 
 
 def top_intent(ranking: Sequence[tuple[str, float]]) -> tuple[str, float]:
@@ -147,7 +172,7 @@ def decide(
     if foreign(text):
         return Route(FOREIGN, intent)
     best = hits[0].score if hits else 0.0
-    bank = Route(BANK, intent, _offered(hits, limits)) if best >= limits.bank else None
+    bank = Route(BANK, intent, _offered(hits, limits)) if _sure(hits, limits) else None
     if intent in (FALLBACK, OUT_OF_SCOPE):
         return bank or Route(UNKNOWN, intent)
     if intent in SMALLTALK or intent == PLACE_ALONE:
@@ -155,6 +180,9 @@ def decide(
             return bank
         return Route(INTENT, intent) if confidence >= limits.smalltalk else Route(UNKNOWN, intent)
     topical = on_topic(intent, text, place=place, thresholds=thresholds)
+    mixed = _mixed(text, ranking, place=place, limits=limits, thresholds=thresholds)
+    if topical and mixed and bank is None:
+        return Route(WHICH, intent, choices=(intent, mixed))
     if topical and confidence >= limits.intent and best < limits.bank_over:
         return Route(INTENT, intent)
     if bank is not None:
@@ -164,8 +192,41 @@ def decide(
     return Route(UNKNOWN, intent)
 
 
+def _mixed(
+    text: str,
+    ranking: Sequence[tuple[str, float]],
+    *,
+    place: bool,
+    limits: Limits,
+    thresholds: Thresholds,
+) -> str | None:
+    """The second topic of a message that asks about two ("số tổng đài hay đăng ký nhận tin"):
+    Rasa is nearly as sure of it as of the first, and its words are there too."""
+    ranked = [(name, conf) for name, conf in ranking if name != FALLBACK]
+    if len(ranked) < 2:
+        return None
+    (first, conf1), (second, conf2) = ranked[0], ranked[1]
+    if first not in ASKABLE or second not in ASKABLE:
+        return None
+    if conf2 < limits.intent_low or conf1 - conf2 > limits.mixed:
+        return None
+    return second if on_topic(second, text, place=place, thresholds=thresholds) else None
+
+
+def _sure(hits: Sequence[Hit], limits: Limits) -> bool:
+    """The bank knows the answer: its best entry matches well, or fairly well and clearly
+    better than the next one."""
+    if not hits:
+        return False
+    best = hits[0].score
+    second = hits[1].score if len(hits) > 1 else 0.0
+    return best >= limits.bank or (best >= limits.bank_low and best - second >= limits.margin)
+
+
 def _offered(hits: Sequence[Hit], limits: Limits) -> tuple[Hit, ...]:
     """The best entry, and the next ones when they are as good (asked about with buttons)."""
     best = hits[0]
-    close = [h for h in hits[1:] if h.score >= limits.bank and best.score - h.score <= limits.close]
+    close = [
+        h for h in hits[1:] if h.score >= limits.bank_low and best.score - h.score <= limits.close
+    ]
     return (best, *close)

@@ -1,0 +1,120 @@
+"""The router: a danger sign always wins, a fixed intent answers only when confident and on its
+topic, the bank answers the rest above its threshold, and below it Loa says it does not know."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.content.bank.index import Hit
+from bot.content.bank.route import (
+    BANK,
+    DANGER,
+    FOREIGN,
+    INTENT,
+    LIMITS,
+    UNKNOWN,
+    WHICH,
+    decide,
+    foreign,
+    on_topic,
+)
+
+STRONG = [Hit("f0-days", 0.8), Hit("f1-days", 0.3)]
+GOOD = [Hit("vax-third", LIMITS.bank + 0.1)]
+WEAK = [Hit("vax-third", LIMITS.bank_low - 0.05)]
+
+
+def test_a_danger_sign_wins_over_any_intent_and_any_entry() -> None:
+    text = "Tôi là F0 đang điều trị tại nhà, gần đây thấy khó thở hơn, yêu cầu của tôi đến đâu rồi"
+    for ranking in ([("check_request_status", 0.99)], [("greet", 0.9)], [("nlu_fallback", 0.4)]):
+        assert decide(text, ranking, STRONG).kind == DANGER
+    for text in ("bố em thở dốc", "môi tím tái", "con em co giật", "spo2 của mẹ 91"):
+        assert decide(text, [("ask_prevention", 0.9)], []).kind == DANGER, text
+
+
+def test_a_confident_intent_on_its_topic_answers() -> None:
+    route = decide("phường Tam Thanh có bị phong tỏa không", [("ask_lockdown_status", 0.95)], WEAK)
+    assert (route.kind, route.intent) == (INTENT, "ask_lockdown_status")
+
+
+def test_a_confident_intent_off_its_topic_gives_way_to_the_bank() -> None:
+    text = "tiêm vắc xin mũi 3 ở đâu"  # the 5K message is no answer to this
+    route = decide(text, [("ask_prevention", 0.93)], GOOD)
+    assert (route.kind, route.entry) == (BANK, "vax-third")
+    assert decide(text, [("ask_prevention", 0.93)], WEAK).kind == UNKNOWN
+
+
+def test_out_of_scope_and_fallback_go_to_the_bank_or_say_they_do_not_know() -> None:
+    for intent in ("out_of_scope", "nlu_fallback"):
+        assert decide("uống nước chanh nóng", [(intent, 0.9)], GOOD).kind == BANK
+        assert decide("giá vàng hôm nay", [(intent, 0.9)], WEAK).kind == UNKNOWN
+
+
+def test_a_very_strong_entry_wins_over_a_confident_intent_on_topic() -> None:
+    text = "F0 cách ly tại nhà mấy ngày, có được hỗ trợ tiền không"
+    route = decide(text, [("ask_support_scheme", 0.7)], STRONG)
+    assert route.kind == BANK
+    assert decide(text, [("ask_support_scheme", 0.7)], GOOD).kind == INTENT
+
+
+def test_smalltalk_gives_way_to_a_real_question() -> None:
+    assert decide("chào bạn", [("greet", 0.97)], []).kind == INTENT
+    assert decide("chào bạn, cho hỏi tiêm mũi 3 ở đâu", [("greet", 0.6)], GOOD).kind == BANK
+
+
+def test_two_close_entries_are_both_offered() -> None:
+    best = LIMITS.bank + 0.2
+    hits = [Hit("a", best), Hit("b", best - LIMITS.close / 2), Hit("c", best - 0.3)]
+    route = decide("câu hỏi", [("nlu_fallback", 0.3)], hits)
+    assert [h.key for h in route.hits] == ["a", "b"]
+
+
+def test_a_fair_match_answers_only_when_clearly_ahead_of_the_next() -> None:
+    fair = LIMITS.bank_low + 0.02
+    ahead = [Hit("a", fair), Hit("b", fair - LIMITS.margin - 0.01)]
+    level = [Hit("a", fair), Hit("b", fair - LIMITS.margin + 0.05)]
+    assert decide("câu hỏi", [("nlu_fallback", 0.3)], ahead).kind == BANK
+    assert decide("câu hỏi", [("nlu_fallback", 0.3)], level).kind == UNKNOWN
+
+
+def test_a_button_is_never_second_guessed() -> None:
+    route = decide('/choose_answer{"answer_key":"x"}', [("choose_answer", 1.0)], [])
+    assert (route.kind, route.intent) == (INTENT, "choose_answer")
+
+
+def test_a_place_named_with_a_place_intent_is_on_topic() -> None:
+    assert not on_topic("ask_alert_level", "còn Đông Kinh thì sao")
+    assert on_topic("ask_alert_level", "còn Đông Kinh thì sao", place=True)
+    route = decide("còn Đông Kinh thì sao", [("ask_alert_level", 0.9)], [], place=True)
+    assert route.kind == INTENT
+
+
+def test_report_symptoms_is_on_topic_only_with_a_symptom_or_a_reading() -> None:
+    assert on_topic("report_symptoms", "con em sốt 38 độ, ho nhiều")
+    assert not on_topic("report_symptoms", "vắc xin có tác dụng phụ gì")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["What is the hotline number?", "How can I get a covid test here", "Where is the hospital"],
+)
+def test_english_is_told_loa_understands_vietnamese(text: str) -> None:
+    assert foreign(text)
+    assert decide(text, [("out_of_scope", 0.9)], []).kind == FOREIGN
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the thi do la the nao", "toi can giup do", "co ai o do khong", "Mỹ có phong tỏa không"],
+)
+def test_vietnamese_without_diacritics_is_not_english(text: str) -> None:
+    assert not foreign(text)
+
+
+def test_a_message_about_two_topics_asks_which() -> None:
+    text = "cho xin số tổng đài, với lại đăng ký nhận thông báo ở đâu"
+    ranking = [("ask_hotline", 0.48), ("subscribe_alerts", 0.42), ("greet", 0.05)]
+    route = decide(text, ranking, [])
+    assert (route.kind, route.choices) == (WHICH, ("ask_hotline", "subscribe_alerts"))
+    sure = [("ask_hotline", 0.9), ("subscribe_alerts", 0.08)]
+    assert decide(text, sure, []).kind == INTENT  # one clear topic: answered

@@ -1,0 +1,78 @@
+"""Talking to the running stack as a browser does (the web chat API), and asking Rasa's NLU."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from bot.web.webchat import COOKIE
+from tests.e2e.conftest import RunningStack
+
+
+def joined(replies: list[dict]) -> str:
+    """The replies' texts as one: Rasa sends each paragraph of a response as its own message."""
+    return "\n\n".join(r["text"] for r in replies)
+
+
+_COOKIES: dict[str, str] = {}  # a named conversation → the cookie the server gave it
+
+
+def say(
+    http: httpx.Client,
+    text: str | None = None,
+    *,
+    sender: str | None = None,
+    payload: str | None = None,
+) -> list[dict]:
+    """Post as a browser: ``sender`` names a conversation to continue (its cookie is kept);
+    without it, every call is a new conversation."""
+    body: dict[str, str] = {"message_id": str(uuid.uuid4())}
+    if payload:
+        body["payload"] = payload
+    else:
+        body["text"] = text or ""
+    http.cookies.clear()
+    cookie = _COOKIES.get(sender or "")
+    headers = {"cookie": f"{COOKIE}={cookie}"} if cookie else {}
+    response = http.post("/api/chat/messages", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    if sender and COOKIE in response.cookies:
+        _COOKIES[sender] = response.cookies[COOKIE]
+    replies: list[dict] = response.json()["replies"]
+    return replies
+
+
+def parse(stack: RunningStack, text: str) -> dict:
+    """Rasa's NLU reading of ``text``, through its HTTP API (which needs the token)."""
+    response = httpx.post(
+        f"{stack.rasa_url}/model/parse",
+        params={"token": stack.rasa_token},
+        json={"text": text},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    parsed: dict = response.json()
+    return parsed
+
+
+def test_rasa_api_refuses_a_request_without_the_token(stack: RunningStack) -> None:
+    for token in (None, "wrong"):
+        params = {"token": token} if token else {}
+        response = httpx.post(
+            f"{stack.rasa_url}/model/parse", params=params, json={"text": "xin chào"}, timeout=30
+        )
+        assert response.status_code == 401, response.text
+
+
+def test_rasa_keeps_conversations_in_the_configured_tracker_store(
+    http: httpx.Client, stack: RunningStack
+) -> None:
+    say(http, "xin chào")
+    assert (stack.output.parent / "rasa-tracker.db").stat().st_size > 0
+
+
+def test_health_is_green(http: httpx.Client) -> None:
+    response = http.get("/healthz")
+    assert response.json() == {"database": "ok", "rasa": "ok", "actions": "ok"}
+    assert response.status_code == 200
