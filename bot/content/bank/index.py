@@ -62,9 +62,9 @@ def tokens(text: str) -> list[str]:
     i = 0
     while i < len(spelled):
         for n in range(min(known.longest, len(spelled) - i), 0, -1):
-            word = known.same.get(tuple(spelled[i : i + n]))
-            if word is not None:
-                out.append(word)
+            meaning = known.same.get(tuple(spelled[i : i + n]))
+            if meaning is not None:
+                out.append(meaning)
                 i += n
                 break
         else:
