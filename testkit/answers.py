@@ -4,7 +4,8 @@ Shared by ``make bench-answers`` (the table and bench/results/answers.json) and 
 guards the measured share in ``make test``. A message is parsed by a running Rasa
 (``/model/parse``), matched against the bank in a database holding the demo content, and
 routed exactly as the action server routes it (``bot.content.bank.route.decide``); its label
-is ``intent:<name>``, ``bank:<key>``, ``emergency``, ``foreign`` or ``none``.
+is ``intent:<name>``, ``bank:<key>``, ``emergency``, ``foreign`` or ``none``. Asking which of two
+topics is right when one of them is expected, and otherwise counts as declined, not as wrong.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot import text as vi
 from bot.clock import utcnow
 from bot.content.areas import understand
 from bot.content.bank import store as bank
-from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, Route, decide
+from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_FILES = sorted((ROOT / "testkit" / "data").glob("answers-*.yml"))
@@ -61,6 +62,8 @@ def label(route: Route) -> str:
         return "emergency"
     if route.kind == FOREIGN:
         return "foreign"
+    if route.kind == WHICH:
+        return "which:" + "|".join(f"intent:{choice}" for choice in route.choices)
     return NONE
 
 
@@ -101,6 +104,9 @@ class Score:
         self.label_total[kind] += 1
         if case.declines:
             self.none_cases += 1
+        if got.startswith("which:"):
+            offered = got.removeprefix("which:").split("|")
+            got = next((o for o in offered if o in case.expect), NONE)
         if got in case.expect:
             self.right += 1
             self.by_label[kind] += 1

@@ -65,7 +65,8 @@ class Limits:
     bank_over: float = 0.75  # … and over a confident intent from here
     close: float = 0.06  # a second entry this close to the best is offered as a button
     smalltalk: float = 0.5
-    mixed: float = 0.15  # two topical intents this close in confidence: ask which
+    mixed: float = 0.15  # two topical intents this close in confidence: ask which …
+    mixed_min: float = 0.3  # … when the second is at least this likely
 
 
 LIMITS = Limits()
@@ -175,6 +176,8 @@ def decide(
     bank = Route(BANK, intent, _offered(hits, limits)) if _sure(hits, limits) else None
     if intent in (FALLBACK, OUT_OF_SCOPE):
         return bank or Route(UNKNOWN, intent)
+    if intent == PLACE_ALONE and place and bank is None:  # answers the question before it
+        return Route(INTENT, intent)
     if intent in SMALLTALK or intent == PLACE_ALONE:
         if bank is not None:
             return bank
@@ -208,7 +211,7 @@ def _mixed(
     (first, conf1), (second, conf2) = ranked[0], ranked[1]
     if first not in ASKABLE or second not in ASKABLE:
         return None
-    if conf2 < limits.intent_low or conf1 - conf2 > limits.mixed:
+    if conf2 < limits.mixed_min or conf1 - conf2 > limits.mixed:
         return None
     return second if on_topic(second, text, place=place, thresholds=thresholds) else None
 
