@@ -3,6 +3,7 @@ danger sign is named, an honest "Loa chưa biết" that is kept for the content 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from actions.lockdown import ActionTellLockdownStatus
 from actions.prevention import ActionTellPrevention
 from actions.reply import ActionReply
 from bot.content import files
+from bot.content.bank import route
 from bot.storage.engine import sessions
 from bot.storage.questions import DOWN, UNKNOWN, AskedQuestion
 from tests.actions.conftest import responses, run, tracker
@@ -130,19 +132,24 @@ async def test_english_is_told_loa_understands_vietnamese(bank_db: str) -> None:
 async def test_a_confident_intent_on_its_topic_still_answers(bank_db: str) -> None:
     said = await run(
         ActionTellLockdownStatus(),
-        ranked("phường Tam Thanh có bị phong tỏa không", ("ask_lockdown_status", 0.95)),
+        ranked("phường Tam Thanh có bị phong tỏa không", ("ask_lockdown_status", 0.99)),
     )
     assert said.names[0] != "utter_bank_answer" and "Tam Thanh" in said.text
 
 
 async def test_greetings_still_greet_and_a_question_inside_one_is_answered(bank_db: str) -> None:
-    said = await run(ActionReply(), ranked("chào Loa", ("greet", 0.98)))
+    said = await run(ActionReply(), ranked("chào Loa", ("greet", 0.99)))
     assert said.names == ["utter_greet", "utter_menu"]
     said = await run(ActionReply(), ranked("chào Loa, mũi nhắc lại tiêm chỗ nào", ("greet", 0.6)))
     assert said.names[0] == "utter_bank_answer"
 
 
-async def test_fallback_hands_a_clear_intent_to_its_action(bank_db: str) -> None:
+async def test_fallback_hands_a_clear_intent_to_its_action(
+    bank_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With limits that take a less confident intent when the bank has nothing (the shipped
+    # ones do not: see bot.content.bank.route.Limits), Rasa's fallback hands over to it.
+    monkeypatch.setattr(route, "LIMITS", replace(route.LIMITS, intent=0.6, intent_low=0.35))
     said = await run(
         ActionAnswerQuestion(),
         ranked("phong toa o tam thanh", ("nlu_fallback", 0.4), ("ask_lockdown_status", 0.38)),

@@ -19,9 +19,14 @@ from bot.content.bank.route import (
     on_topic,
 )
 
-STRONG = [Hit("f0-days", 0.8), Hit("f1-days", 0.3)]
-GOOD = [Hit("vax-third", LIMITS.bank + 0.1)]
+SURE = min(LIMITS.intent + 0.01, 1.0)  # a confidence the router takes
+STRONG = [Hit("f0-days", max(LIMITS.bank_over, LIMITS.bank) + 0.1), Hit("f1-days", 0.1)]
+GOOD = [Hit("vax-third", LIMITS.bank + 0.01)]  # answers, but not over a sure intent
 WEAK = [Hit("vax-third", LIMITS.bank_low - 0.05)]
+
+
+def test_the_examples_below_sit_where_they_should() -> None:
+    assert LIMITS.bank + 0.01 < LIMITS.bank_over and LIMITS.intent <= SURE
 
 
 def test_a_danger_sign_wins_over_any_intent_and_any_entry() -> None:
@@ -33,7 +38,7 @@ def test_a_danger_sign_wins_over_any_intent_and_any_entry() -> None:
 
 
 def test_a_confident_intent_on_its_topic_answers() -> None:
-    route = decide("phường Tam Thanh có bị phong tỏa không", [("ask_lockdown_status", 0.95)], WEAK)
+    route = decide("phường Tam Thanh có bị phong tỏa không", [("ask_lockdown_status", SURE)], WEAK)
     assert (route.kind, route.intent) == (INTENT, "ask_lockdown_status")
 
 
@@ -52,13 +57,13 @@ def test_out_of_scope_and_fallback_go_to_the_bank_or_say_they_do_not_know() -> N
 
 def test_a_very_strong_entry_wins_over_a_confident_intent_on_topic() -> None:
     text = "F0 cách ly tại nhà mấy ngày, có được hỗ trợ tiền không"
-    route = decide(text, [("ask_support_scheme", 0.7)], STRONG)
+    route = decide(text, [("ask_support_scheme", SURE)], STRONG)
     assert route.kind == BANK
-    assert decide(text, [("ask_support_scheme", 0.7)], GOOD).kind == INTENT
+    assert decide(text, [("ask_support_scheme", SURE)], GOOD).kind == INTENT
 
 
 def test_smalltalk_gives_way_to_a_real_question() -> None:
-    assert decide("chào bạn", [("greet", 0.97)], []).kind == INTENT
+    assert decide("chào bạn", [("greet", SURE)], []).kind == INTENT
     assert decide("chào bạn, cho hỏi tiêm mũi 3 ở đâu", [("greet", 0.6)], GOOD).kind == BANK
 
 
@@ -85,7 +90,7 @@ def test_a_button_is_never_second_guessed() -> None:
 def test_a_place_named_with_a_place_intent_is_on_topic() -> None:
     assert not on_topic("ask_alert_level", "còn Đông Kinh thì sao")
     assert on_topic("ask_alert_level", "còn Đông Kinh thì sao", place=True)
-    route = decide("còn Đông Kinh thì sao", [("ask_alert_level", 0.9)], [], place=True)
+    route = decide("còn Đông Kinh thì sao", [("ask_alert_level", SURE)], [], place=True)
     assert route.kind == INTENT
 
 
@@ -116,5 +121,5 @@ def test_a_message_about_two_topics_asks_which() -> None:
     ranking = [("ask_hotline", 0.48), ("subscribe_alerts", 0.42), ("greet", 0.05)]
     route = decide(text, ranking, [])
     assert (route.kind, route.choices) == (WHICH, ("ask_hotline", "subscribe_alerts"))
-    sure = [("ask_hotline", 0.9), ("subscribe_alerts", 0.08)]
+    sure = [("ask_hotline", SURE), ("subscribe_alerts", 0.005)]
     assert decide(text, sure, []).kind == INTENT  # one clear topic: answered

@@ -55,16 +55,20 @@ PLACE_INTENTS = frozenset(
 
 @dataclass(frozen=True)
 class Limits:
-    """The cut-offs of the decision (cosine for the bank, Rasa's confidence for intents)."""
+    """The cut-offs of the decision (cosine for the bank, Rasa's confidence for intents),
+    chosen on the answer test set for the most right answers with at most 5 % wrong ones
+    (two-fold check: tuned on one half, the other half scored 0.75–0.76 right, 0.04–0.07
+    wrong). Rasa's DIET is very sure of what it knows: on those messages a topic intent on its
+    topic was right 188 times in 230 at 0.98 or more, and 24 times in 103 below."""
 
-    intent: float = 0.6  # a confident intent on its topic is answered by that intent …
-    intent_low: float = 0.35  # … and a less confident one when the bank has nothing
-    bank: float = 0.52  # the bank answers from here …
-    bank_low: float = 0.36  # … or from here when the next entry is ``margin`` behind
-    margin: float = 0.14
-    bank_over: float = 0.75  # … and over a confident intent from here
+    intent: float = 0.98  # a confident intent on its topic is answered by that intent …
+    intent_low: float = 0.98  # … (a less confident one could be, when the bank has nothing)
+    bank: float = 0.56  # the bank answers from here …
+    bank_low: float = 0.42  # … or from here when the next entry is ``margin`` behind
+    margin: float = 0.08
+    bank_over: float = 0.6  # … and over a confident intent from here
     close: float = 0.06  # a second entry this close to the best is offered as a button
-    smalltalk: float = 0.5
+    smalltalk: float = 0.7
     mixed: float = 0.15  # two topical intents this close in confidence: ask which …
     mixed_min: float = 0.3  # … when the second is at least this likely
 
@@ -159,12 +163,13 @@ def decide(
     hits: Sequence[Hit],
     *,
     place: bool = False,
-    limits: Limits = LIMITS,
+    limits: Limits | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Route:
     """The answer for one message: ``ranking`` is Rasa's (intent, confidence) list, best first;
     ``hits`` the bank's best entries for the text, best first; ``place``: the message names a
-    place (or place words Loa does not know)."""
+    place (or place words Loa does not know); ``limits``: ``LIMITS`` unless given."""
+    limits = limits or LIMITS
     intent, confidence = top_intent(ranking)
     if text.lstrip().startswith("/"):  # a button: the person chose, nothing to guess
         return Route(INTENT, intent)
