@@ -168,10 +168,12 @@ class Gateway:
         )
 
     def notify_throttled(self, account_id: int) -> None:
-        """Tell a flooding sender once to slow down (not again while they keep flooding)."""
+        """Tell a flooding sender once to slow down (not again while they keep flooding: no
+        second notice until a message of theirs is taken again). Answers to their earlier
+        messages may be stored between the throttled ones, so "the last reply was the notice"
+        would not do."""
         with self.sessions() as session:
-            last = log.last_outbound(session=session, account_id=account_id)
-            if last is not None and last.data.get("system") == TOO_FAST:
+            if log.told_since_last_taken(session=session, account_id=account_id, system=TOO_FAST):
                 return
             inbound = log.last_inbound(session=session, account_id=account_id)
             if inbound is not None:

@@ -182,6 +182,26 @@ def last_outbound(*, session: Session, account_id: int) -> Message | None:
     )
 
 
+def told_since_last_taken(*, session: Session, account_id: int, system: str) -> bool:
+    """Whether the system notice ``system`` went to the account after its newest inbound
+    message that was taken (not ignored: throttled messages and channel events are)."""
+    taken = session.scalar(
+        select(func.max(Message.id)).where(
+            Message.account_id == account_id,
+            Message.direction == INBOUND,
+            Message.status != IGNORED,
+        )
+    )
+    notices = session.scalars(
+        select(Message.data).where(
+            Message.account_id == account_id,
+            Message.direction == OUTBOUND,
+            Message.id > (taken or 0),
+        )
+    )
+    return any((data or {}).get("system") == system for data in notices)
+
+
 def last_inbound(*, session: Session, account_id: int) -> Message | None:
     """The newest inbound message from one account."""
     return session.scalar(
