@@ -18,7 +18,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -79,6 +79,13 @@ def terms(text: str) -> Counter[str]:
     return Counter(w for w in tokens(text) if w not in filler)
 
 
+@lru_cache(maxsize=65_536)
+def phrasing_terms(phrasing: str) -> Counter[str]:
+    """``terms`` of a bank phrasing, kept: rebuilding the index after a change then only reads
+    the phrasings that changed. (Callers must not modify the result.)"""
+    return terms(phrasing)
+
+
 @dataclass(frozen=True)
 class Hit:
     key: str
@@ -93,39 +100,54 @@ class BankIndex:
         for key, phrasings in entries:
             found: Counter[str] = Counter()
             for phrasing in phrasings:
-                found.update(terms(phrasing))
+                found.update(phrasing_terms(phrasing))
             docs.append((key, found))
         df: Counter[str] = Counter()
         for _, found in docs:
             df.update(found.keys())
         n = max(len(docs), 1)
         self.idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # A word the bank never uses still counts against the score (it is part of the
+        # question), weighted as the rarest word.
+        self.rare = max(self.idf.values(), default=1.0)
+        # term → (entry numbers, their normalised weights), as two lists for a quick scan.
+        self.postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
         self.keys = [key for key, _ in docs]
         for number, (_, found) in enumerate(docs):
             weights = {t: (1 + math.log(c)) * self.idf[t] for t, c in found.items()}
             norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
             for term, weight in weights.items():
-                self.postings[term].append((number, weight / norm))
+                numbers, doc_weights = self.postings[term]
+                numbers.append(number)
+                doc_weights.append(weight / norm)
 
     def search(self, text: str, *, limit: int = 3, allowed: set[str] | None = None) -> list[Hit]:
         """The best entries for ``text``, best first, one hit per entry; ``allowed`` limits the
-        answer to those keys (the entries valid now)."""
-        found = terms(text)
-        # A word the bank never uses still counts against the score (it is part of the
-        # question), weighted as the rarest word.
-        rare = max(self.idf.values(), default=1.0)
-        weights = {t: (1 + math.log(c)) * self.idf.get(t, rare) for t, c in found.items()}
+        answer to those keys (the entries valid now; None: all)."""
+        weights = {
+            t: (1 + math.log(c)) * self.idf.get(t, self.rare) for t, c in terms(text).items()
+        }
         norm = math.sqrt(sum(w * w for w in weights.values()))
         if not norm:
             return []
-        scores: defaultdict[int, float] = defaultdict(float)
+        scores = [0.0] * len(self.keys)
+        touched: set[int] = set()
         for term, weight in weights.items():
-            for number, doc_weight in self.postings.get(term, ()):
+            found = self.postings.get(term)
+            if found is None:
+                continue
+            numbers, doc_weights = found
+            touched.update(numbers)
+            for number, doc_weight in zip(numbers, doc_weights, strict=True):
                 scores[number] += weight * doc_weight
-        hits = [
-            Hit(self.keys[number], min(score / norm, 1.0))
-            for number, score in scores.items()
-            if allowed is None or self.keys[number] in allowed
-        ]
-        return heapq.nlargest(limit, hits, key=lambda h: h.score)
+        ranked = heapq.nlargest(
+            limit if allowed is None else len(touched), touched, key=scores.__getitem__
+        )
+        hits: list[Hit] = []
+        for number in ranked:
+            key = self.keys[number]
+            if allowed is None or key in allowed:
+                hits.append(Hit(key, min(scores[number] / norm, 1.0)))
+                if len(hits) == limit:
+                    break
+        return hits

@@ -19,11 +19,33 @@ from bot.content.bank.index import BankIndex, Hit
 from bot.storage.content import BankEntry
 
 
-@dataclass(frozen=True)
+@dataclass
 class Snapshot:
     fingerprint: tuple[int, datetime | None]
     index: BankIndex
     spans: dict[str, tuple[datetime, datetime | None]]  # key → validity
+    # The entries valid now (None: all of them), and until when that stays true.
+    current: set[str] | None = None
+    current_from: datetime | None = None
+    current_until: datetime | None = None
+
+    def valid_at(self, at: datetime) -> set[str] | None:
+        """The keys valid at ``at`` (None: every entry), worked out again only when a start
+        or an end date has been crossed since the last time."""
+        fresh = self.current_from is not None and self.current_from <= at
+        if fresh and (self.current_until is None or at < self.current_until):
+            return self.current
+        current = {
+            key
+            for key, (start, until) in self.spans.items()
+            if start <= at and (until is None or at < until)
+        }
+        bounds = [d for span in self.spans.values() for d in span if d is not None and d > at]
+        past = [d for span in self.spans.values() for d in span if d is not None and d <= at]
+        self.current = None if len(current) == len(self.spans) else current
+        self.current_from = max(past, default=at)
+        self.current_until = min(bounds, default=None)
+        return self.current
 
 
 _lock = threading.Lock()
@@ -31,9 +53,9 @@ _cache: dict[tuple[str, str], Snapshot] = {}  # (database, province) → its lat
 
 
 def _fingerprint(session: Session) -> tuple[int, datetime | None]:
-    count, latest = session.execute(
-        select(func.count(BankEntry.id), func.max(BankEntry.updated_at))
-    ).one()
+    # count(*) and max() over an index: no scan of the entries' rows.
+    count = session.scalar(select(func.count()).select_from(BankEntry)) or 0
+    latest = session.scalar(select(func.max(BankEntry.updated_at)))
     return int(count), latest
 
 
@@ -66,12 +88,7 @@ def search(
 ) -> list[Hit]:
     """The best current entries for ``text``, best first."""
     snap = snapshot(session, province=province)
-    current = {
-        key
-        for key, (start, until) in snap.spans.items()
-        if start <= at and (until is None or at < until)
-    }
-    return snap.index.search(text, limit=limit, allowed=current)
+    return snap.index.search(text, limit=limit, allowed=snap.valid_at(at))
 
 
 def entry(session: Session, key: str) -> BankEntry | None:
