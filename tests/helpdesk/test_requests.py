@@ -144,9 +144,7 @@ def test_a_repeat_for_an_open_need_is_linked_and_raises_the_urgency(
     web = new_account("webchat:abc", person_of=telegram)  # the same person on another channel
     first = file(session_factory, telegram, draft(needs=["food"]), "form-1")
     urgent = Urgency(EMERGENCY, ("oxygen_transport",))
-    repeat = file(
-        session_factory, web, draft(needs=["food", "oxygen_transport"]), "form-2", urgent
-    )
+    repeat = file(session_factory, web, draft(needs=["food", "oxygen_transport"]), "form-2", urgent)
     assert repeat.outcome == requests.LINKED
     assert repeat.request.code == first.request.code  # the person is told the open one's code
     assert repeat.repeat is not None and repeat.repeat.code == "HT-26-000002"
