@@ -17,6 +17,7 @@ from bot.storage.content import (
     SupportScheme,
 )
 from bot.storage.conversations import ChannelAccount, Message, Person
+from bot.storage.helpdesk import HelpRequest, RequestCounter, RequestEvent, RequestNeed
 from bot.storage.questions import AskedQuestion
 
 __all__ = [
@@ -26,11 +27,15 @@ __all__ = [
     "Base",
     "ChannelAccount",
     "ChannelToken",
+    "HelpRequest",
     "Hotline",
     "InfoItem",
     "LockdownZone",
     "Message",
     "Person",
+    "RequestCounter",
+    "RequestEvent",
+    "RequestNeed",
     "SchemeGroup",
     "Situation",
     "Source",

@@ -1,0 +1,1 @@
+"""Help requests: phone numbers, urgency rules, filing, linking repeats and statuses."""
