@@ -32,6 +32,7 @@ from bot import wording
 from bot.clock import utcnow
 from bot.content.areas import Area
 from bot.content.bank import store as bank
+from bot.content.bank.index import Hit
 from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 from bot.content.triage import EMERGENCY, URGENT, Thresholds, Triage, assess
 from bot.storage.content import HOME_CARE, SEEK_CARE, BankEntry
@@ -94,8 +95,19 @@ async def route_of(tracker: Tracker) -> Route:
     named = place.said_now or place.unknown
 
     def work(session: Session) -> Route:
-        hits = bank.search(session, text, at=utcnow(), province=settings().province)
-        return decide(text, ranking_of(tracker), hits, place=named, thresholds=thresholds())
+        now, province = utcnow(), settings().province
+
+        def search(words: str) -> list[Hit]:
+            return bank.search(session, words, at=now, province=province)
+
+        return decide(
+            text,
+            ranking_of(tracker),
+            search(text),
+            place=named,
+            search=search,
+            thresholds=thresholds(),
+        )
 
     return await db(work)
 

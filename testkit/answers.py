@@ -24,6 +24,7 @@ from bot import text as vi
 from bot.clock import utcnow
 from bot.content.areas import understand
 from bot.content.bank import store as bank
+from bot.content.bank.index import Hit
 from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,10 +77,16 @@ def route_message(
         ranking = [(str(parsed["intent"]["name"]), float(parsed["intent"]["confidence"]))]
     typed = [str(e["value"]) for e in parsed.get("entities") or [] if e["entity"] == "location"]
     asked = understand(text, province=province, typed=typed)
+    now = utcnow()
+
+    def search(words: str) -> list[Hit]:
+        return bank.search(session, words, at=now, province=province)
+
     started = time.perf_counter()
-    hits = bank.search(session, text, at=utcnow(), province=province)
+    hits = search(text)
     spent = (time.perf_counter() - started) * 1000
-    return decide(text, ranking, hits, place=asked.said_now or asked.unknown), spent
+    named = asked.said_now or asked.unknown
+    return decide(text, ranking, hits, place=named, search=search), spent
 
 
 @dataclass

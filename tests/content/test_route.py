@@ -18,6 +18,7 @@ from bot.content.bank.route import (
     foreign,
     on_topic,
 )
+from bot.text import fold
 
 SURE = min(LIMITS.intent + 0.01, 1.0)  # a confidence the router takes
 STRONG = [Hit("f0-days", max(LIMITS.bank_over, LIMITS.bank) + 0.1), Hit("f1-days", 0.1)]
@@ -123,3 +124,20 @@ def test_a_message_about_two_topics_asks_which() -> None:
     assert (route.kind, route.choices) == (WHICH, ("ask_hotline", "subscribe_alerts"))
     sure = [("ask_hotline", SURE), ("subscribe_alerts", 0.005)]
     assert decide(text, sure, []).kind == INTENT  # one clear topic: answered
+
+
+def test_the_bank_wins_over_a_sure_intent_only_beyond_its_topic_words() -> None:
+    strong = max(LIMITS.bank_over, LIMITS.bank) + 0.05
+
+    def search(words: str) -> list[Hit]:
+        # An entry about food in a locked-down area: "phong toa" alone makes it match.
+        folded = fold(words)
+        found = "thuc pham" in folded or "phong toa" in folded
+        return [Hit("lockdown-food", strong)] if found else []
+
+    text = "khu nào đang bị phong tỏa vậy"
+    route = decide(text, [("ask_lockdown_status", SURE)], search(text), search=search)
+    assert (route.kind, route.intent) == (INTENT, "ask_lockdown_status")
+    text = "khu bị phong tỏa thì mua thực phẩm ở đâu"
+    route = decide(text, [("ask_lockdown_status", SURE)], search(text), search=search)
+    assert (route.kind, route.entry) == (BANK, "lockdown-food")

@@ -12,7 +12,7 @@ the bank; the issue note has the table.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -111,6 +111,20 @@ def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
     )
 
 
+def beyond_topic(intent: str, text: str) -> str:
+    """The message's words without ``intent``'s topic words ("khu nào bị phong tỏa" → "khu
+    nào bị"): what it asks beyond that intent's topic."""
+    words = tokens(text)
+    for phrase in sorted(vocabulary().topics.get(intent, ()), key=len, reverse=True):
+        n, i = len(phrase), 0
+        while n and i + n <= len(words):
+            if tuple(words[i : i + n]) == phrase:
+                del words[i : i + n]
+            else:
+                i += 1
+    return " ".join(words)
+
+
 def on_topic(
     intent: str, text: str, *, place: bool = False, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> bool:
@@ -163,12 +177,14 @@ def decide(
     hits: Sequence[Hit],
     *,
     place: bool = False,
+    search: Callable[[str], Sequence[Hit]] | None = None,
     limits: Limits | None = None,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Route:
     """The answer for one message: ``ranking`` is Rasa's (intent, confidence) list, best first;
     ``hits`` the bank's best entries for the text, best first; ``place``: the message names a
-    place (or place words Loa does not know); ``limits``: ``LIMITS`` unless given."""
+    place (or place words Loa does not know); ``search``: the bank's search, to weigh what a
+    message asks beyond a sure intent's topic; ``limits``: ``LIMITS`` unless given."""
     limits = limits or LIMITS
     intent, confidence = top_intent(ranking)
     if text.lstrip().startswith("/"):  # a button: the person chose, nothing to guess
@@ -193,6 +209,13 @@ def decide(
         return Route(WHICH, intent, choices=(intent, mixed))
     if topical and confidence >= limits.intent and best < limits.bank_over:
         return Route(INTENT, intent)
+    if topical and confidence >= limits.intent and search is not None:
+        # The bank wins over a sure intent only with what the message asks beyond that
+        # intent's topic: "khu nào bị phong tỏa" matches an entry about food in a locked-down
+        # area through "phong tỏa" alone, and is the lockdown question all the same.
+        rest = search(beyond_topic(intent, text))
+        if not rest or rest[0].score < limits.bank_over:
+            return Route(INTENT, intent)
     if bank is not None:
         return bank
     if topical and confidence >= limits.intent_low:
