@@ -13,7 +13,7 @@ from actions.common import db, write
 from actions.guard import ENTRY_SLOT, RATING, Guarded, answer_route, bank_answer, text_of
 from bot.clock import utcnow
 from bot.content.bank import store as bank
-from bot.content.bank.route import UNKNOWN, Route
+from bot.content.bank.route import INTENT, UNKNOWN, Route
 from bot.storage.questions import DOWN, UP, record
 
 
@@ -35,7 +35,7 @@ class ActionAnswerQuestion(Guarded):
             return []
         if intent == "choose_answer":  # a payload without a key: nothing was chosen
             return await answer_route(dispatcher, tracker, Route(UNKNOWN, intent))
-        return await answer_route(dispatcher, tracker, Route("intent", intent))
+        return await answer_route(dispatcher, tracker, Route(INTENT, intent))
 
 
 def _question_before(tracker: Tracker) -> str:
