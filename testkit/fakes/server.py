@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
@@ -18,26 +19,47 @@ class ServerDidNotStop(RuntimeError):
     thread (and its port, its database connections) into every later test."""
 
 
+# Ports for servers that bind later (another process) are taken below Linux's ephemeral range
+# (32768-60999), which every outgoing connection draws from: a port picked from that range can
+# be taken by a client socket before the server binds it.
+_PORTS = range(20000, 32768)
+_pick = random.Random()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port free on 127.0.0.1 now, outside the ephemeral range (for a server another process
+    will bind; a server in this process binds its own socket, see ``_Running``)."""
+    for _ in range(200):
+        port = _pick.choice(_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found between 20000 and 32767")
 
 
 class _Running:
     """One app's server in its own thread."""
 
     def __init__(self, app: Any) -> None:
-        self.port = free_port()
+        # The socket is bound here and handed to uvicorn: picking a free port and letting the
+        # server bind it later raced with other servers and tests (a CI run lost one that way).
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name=f"serve:{self.port}", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        with contextlib.suppress(SystemExit):  # uvicorn's way out of a failed startup: reported
-            self.server.run()
+        try:
+            with contextlib.suppress(SystemExit):  # uvicorn's way out of a failed startup
+                self.server.run(sockets=[self.sock])
+        finally:
+            self.sock.close()
 
     def wait_started(self, deadline: float) -> str:
         while not self.server.started:
