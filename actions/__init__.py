@@ -7,6 +7,7 @@ Importing the package imports every feature, so every place-aware question is re
 from actions import (  # noqa: F401
     alert_level,
     answers,
+    help_request,
     hotline,
     lockdown,
     place,

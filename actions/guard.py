@@ -35,6 +35,7 @@ from bot.content.bank import store as bank
 from bot.content.bank.index import Hit
 from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 from bot.content.triage import EMERGENCY, URGENT, Thresholds, Triage, assess
+from bot.helpdesk import form
 from bot.storage.content import HOME_CARE, SEEK_CARE, BankEntry
 from bot.storage.questions import UNKNOWN, record
 
@@ -53,7 +54,13 @@ INTENT_ACTIONS = {
     "ask_support_scheme": "action_list_support_schemes",
     "ask_hotline": "action_list_hotlines",
     "inform_place": "action_answer_place",
+    "request_help": "action_start_help_request",
+    "check_request_status": "action_tell_request_status",
 }
+STATUS_INTENT = "check_request_status"
+# The last triage, {"text": the message, "at": ISO time}: a help request started soon after
+# takes its needs and urgency from it (actions/help_request.py).
+TRIAGE_SLOT = "symptoms_triage"
 REPLY_ACTION = "action_reply"  # every intent answered by fixed responses (actions/reply.py)
 # How a topic is named on a button (as on the menu).
 TOPIC_TITLES = {
@@ -91,6 +98,8 @@ def ranking_of(tracker: Tracker) -> list[tuple[str, float]]:
 
 async def route_of(tracker: Tracker) -> Route:
     text = text_of(tracker)
+    if not text.lstrip().startswith("/") and form.find_code(text):
+        return Route(INTENT, STATUS_INTENT)  # a request code ("HT-26-000123") asks its status
     place = asked(tracker)
     named = place.said_now or place.unknown
 
@@ -121,6 +130,9 @@ class Guarded(Action, ABC):
         route = await route_of(tracker)
         if route.kind != INTENT:
             return await answer_route(dispatcher, tracker, route)
+        status_action = INTENT_ACTIONS[STATUS_INTENT]
+        if route.intent == STATUS_INTENT and self.name() != status_action:
+            return [FollowupAction(status_action)]  # a code Rasa took for something else
         return await self.respond(dispatcher, tracker, domain, route.intent or "")
 
     @abstractmethod
@@ -136,8 +148,7 @@ async def answer_route(
     """Say what the router chose instead of the predicted action's answer."""
     text = text_of(tracker)
     if route.kind == DANGER:
-        await triage(dispatcher, tracker)
-        return []
+        return await triage(dispatcher, tracker)
     if route.kind == FOREIGN:
         dispatcher.utter_message(response="utter_bank_foreign")
         return []
@@ -194,9 +205,10 @@ def _entry_message(found: BankEntry) -> Message:
     }
 
 
-async def triage(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+async def triage(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Someone is ill now: danger signs → call 115, first and unmistakably; otherwise care
-    advice. Reads the numbers people give (SpO2, temperature, breaths); never a diagnosis."""
+    advice. Reads the numbers people give (SpO2, temperature, breaths); never a diagnosis.
+    The triaged message is remembered (``TRIAGE_SLOT``) for a help request that follows."""
     found = assess(text_of(tracker), thresholds())
     reasons = ", ".join(found.reasons())
     reasons = reasons[:1].upper() + reasons[1:]  # it opens a sentence
@@ -213,6 +225,7 @@ async def triage(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     dispatcher.utter_message(response="utter_triage_disclaimer")
     if found.level == EMERGENCY:  # last: its button closes the one message people get
         dispatcher.utter_message(response="utter_triage_offer_help")
+    return [SlotSet(TRIAGE_SLOT, {"text": text_of(tracker), "at": utcnow().isoformat()})]
 
 
 def advice(session: Session, found: Triage, area: Area | None) -> list[Message]:

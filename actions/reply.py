@@ -1,5 +1,5 @@
-"""Intents answered with fixed responses (greetings, thanks, the help-request and subscription
-notices), once the router has agreed the message is really one of them."""
+"""Intents answered with fixed responses (greetings, thanks, the subscription notices), once
+the router has agreed the message is really one of them."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ RESPONSES: dict[str, tuple[str, ...]] = {
     "affirm": ("utter_affirm",),
     "deny": ("utter_deny",),
     "bot_challenge": ("utter_iamabot",),
-    "request_help": ("utter_help_request_hotline",),
-    "check_request_status": ("utter_help_request_status",),
     "subscribe_alerts": ("utter_subscription_subscribe",),
     "unsubscribe_alerts": ("utter_subscription_unsubscribe",),
 }

@@ -36,5 +36,4 @@ class ActionTriageSymptoms(Guarded):
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str
     ) -> list[EventType]:
-        await triage(dispatcher, tracker)
-        return []
+        return await triage(dispatcher, tracker)

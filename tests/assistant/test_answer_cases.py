@@ -54,7 +54,7 @@ def _domain_intents() -> set[str]:
 
 def _spoken_intents() -> set[str]:
     """The intents people say in words (with examples in nlu/); the others are sent by
-    buttons only (choose_answer, rate_answer)."""
+    buttons only (choose_answer, rate_answer, help_request_choose)."""
     names: set[str] = set()
     for path in (ROOT / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:

@@ -18,8 +18,9 @@ CONTRACT = (
     "subscribe_alerts unsubscribe_alerts ask_hotline out_of_scope inform_place"
 ).split()
 SMALLTALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge"}
-# Sent by buttons only, never typed (so no examples): choose or rate a question-bank answer.
-BUTTONS_ONLY = {"choose_answer", "rate_answer"}
+# Sent by buttons only, never typed (so no examples): choose or rate a question-bank answer,
+# answer the help-request form.
+BUTTONS_ONLY = {"choose_answer", "rate_answer", "help_request_choose"}
 ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
 
 

@@ -1,0 +1,80 @@
+"""A help request end to end through the web chat: the form asked one question at a time,
+a wrong phone asked again, the summary, "Gửi yêu cầu" pressed twice (one request), then its
+status by "yêu cầu của tôi" and by the code as people type it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from bot.storage.engine import sessions
+from bot.storage.helpdesk import HelpRequest
+from tests.e2e.chat import joined, say
+from tests.e2e.conftest import RunningStack
+from tests.e2e.responses import response_texts
+
+pytestmark = pytest.mark.slow
+
+
+def press(choice: str) -> str:
+    return f'/help_request_choose{{"help_request_choice":"{choice}"}}'
+
+
+def opening(response: str) -> str:
+    return response_texts()[response][0].split("{")[0]
+
+
+def test_a_request_filed_in_the_web_chat_then_its_status(
+    http: httpx.Client, stack: RunningStack
+) -> None:
+    me = str(uuid.uuid4())
+
+    def turn(text: str | None = None, payload: str | None = None) -> tuple[str, list[str]]:
+        replies = say(http, text, sender=me, payload=payload)
+        return joined(replies), [b["payload"] for r in replies for b in r["buttons"]]
+
+    started, buttons = turn("nhà tôi hết gạo rồi")
+    assert started.startswith(opening("utter_help_request_start")), started
+    assert "Đã chọn: Lương thực, thực phẩm." in started and press("done") in buttons
+    asked, _ = turn(payload=press("done"))
+    assert asked == response_texts()["utter_ask_help_request_description"][0]
+    asked, _ = turn("Nhà 2 người đang cách ly, hết gạo từ hôm qua <b>gấp</b>")
+    assert asked == response_texts()["utter_ask_help_request_place"][0]
+    asked, buttons = turn("phường Đông Kinh")
+    assert asked.startswith(opening("utter_ask_help_request_address")) and press("skip") in buttons
+    asked, _ = turn("bỏ qua")
+    assert asked == response_texts()["utter_ask_help_request_people"][0]
+    asked, _ = turn("2 người")
+    assert asked.startswith(opening("utter_ask_help_request_consent"))
+    asked, _ = turn(payload=press("yes"))
+    assert asked.startswith(opening("utter_ask_help_request_phone"))
+    again, _ = turn("0987 654")  # too short: asked again, with the reason and an example
+    assert "còn thiếu chữ số" in again and "0912 345 678" in again, again
+    summary, buttons = turn("0987.654.321")
+    assert summary.startswith(opening("utter_help_request_summary")), summary
+    for shown in ("Lương thực", "<b>gấp</b>", "Phường Đông Kinh", "Số người: 2", "0987 654 321"):
+        assert shown in summary
+    assert buttons[0] == press("send") and buttons[-1] == press("cancel")
+
+    filed, _ = turn(payload=press("send"))
+    assert filed.startswith(opening("utter_help_request_filed")), filed
+    code = re.search(r"HT-\d{2}-\d{6}", filed)
+    assert code is not None
+    replayed, _ = turn(payload=press("send"))  # the confirmation again: the same request
+    assert replayed.startswith(opening("utter_help_request_replayed")) and code[0] in replayed
+    with sessions(stack.database_url)() as session:
+        rows = list(session.scalars(select(HelpRequest).where(HelpRequest.phone == "0987654321")))
+    assert [(r.code, r.people_count, r.address_detail) for r in rows] == [(code[0], 2, None)]
+
+    for question in ("yêu cầu của tôi", f"mã {code[0].lower().replace('-', ' ')} sao rồi"):
+        status, _ = turn(question)
+        assert status.startswith(f"Yêu cầu {code[0]} (Lương thực, thực phẩm)"), status
+        assert "đã tiếp nhận, đang chờ cán bộ nhận xử lý" in status
+
+    stranger = str(uuid.uuid4())
+    theirs = joined(say(http, f"mã {code[0]} sao rồi", sender=stranger))
+    assert theirs.startswith("Loa không tìm thấy yêu cầu mã"), theirs
