@@ -90,6 +90,7 @@ class HelpRequest(Base):
         ),
         Index("ix_help_requests_status_urgency_created", "status", "urgency", "created_at"),
         Index("ix_help_requests_person_id_id", "person_id", "id"),
+        Index("ix_help_requests_commune_status", "commune_code", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +114,12 @@ class HelpRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The desk's work: who has it, and the SLA's two clocks (first answer, closing).
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None again when reopened
     # Every ORM update is ``… WHERE version = <the version read>``: a lost update is impossible.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
     need_rows: Mapped[list[RequestNeed]] = relationship(

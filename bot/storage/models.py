@@ -19,10 +19,12 @@ from bot.storage.content import (
 from bot.storage.conversations import ChannelAccount, Message, Person
 from bot.storage.helpdesk import HelpRequest, RequestCounter, RequestEvent, RequestNeed
 from bot.storage.questions import AskedQuestion
+from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
 
 __all__ = [
     "AreaLevel",
     "AskedQuestion",
+    "AuditEntry",
     "BankEntry",
     "Base",
     "ChannelAccount",
@@ -39,6 +41,9 @@ __all__ = [
     "SchemeGroup",
     "Situation",
     "Source",
+    "StaffArea",
+    "StaffSession",
+    "StaffUser",
     "SupportGroup",
     "SupportScheme",
 ]
