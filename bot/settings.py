@@ -76,6 +76,11 @@ class Settings:
     triage_breaths_above_at_risk: int = field(
         default=20, metadata=_env("TRIAGE_BREATHS_ABOVE_AT_RISK")
     )
+    # Personal data (Decree 13/2023/NĐ-CP): a help request's phone, address, description and
+    # staff texts are erased this many days after it closes (its statistics stay); message
+    # texts in the log and Rasa's conversations are kept this many days.
+    request_retention_days: int = field(default=30, metadata=_env("REQUEST_RETENTION_DAYS"))
+    message_retention_days: int = field(default=60, metadata=_env("MESSAGE_RETENTION_DAYS"))
     telegram_bot_token: str = field(default="", metadata=_env("TELEGRAM_BOT_TOKEN"))
     telegram_webhook_secret: str = field(default="", metadata=_env("TELEGRAM_WEBHOOK_SECRET"))
     telegram_api_base_url: str = field(

@@ -120,6 +120,10 @@ class HelpRequest(Base):
     )
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None again when reopened
+    # When its personal fields (phone, address, description, staff texts) were erased: after
+    # the retention period, or because the person asked (``erased_by``: retention/forget_me).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_by: Mapped[str | None] = mapped_column(String(12))
     # Every ORM update is ``… WHERE version = <the version read>``: a lost update is impossible.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
     need_rows: Mapped[list[RequestNeed]] = relationship(

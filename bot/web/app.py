@@ -23,6 +23,7 @@ from bot import settings as settings_module
 from bot.channels import build as build_channels
 from bot.clock import utcnow
 from bot.gateway import Gateway
+from bot.helpdesk import retention
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
@@ -42,6 +43,49 @@ async def _retry_loop(gateway: Gateway, interval: float) -> None:
             await gateway.retry_waiting()
         except Exception:  # the worker must outlive any one bad pass
             logger.exception("retry pass failed")
+
+
+async def _retention_loop(
+    session_factory: Any, cfg: settings_module.Settings, now: Callable[[], datetime]
+) -> None:
+    """Erase what people asked to be forgotten every ``FORGET_EVERY`` seconds, and what has
+    outlived its retention period every ``RETENTION_EVERY`` (bot.helpdesk.retention)."""
+    passes = 0
+    while True:
+        await asyncio.sleep(FORGET_EVERY)
+        passes += 1
+        try:
+            await asyncio.to_thread(
+                _retention_pass, session_factory, cfg, now(), full=passes % RETENTION_PASSES == 1
+            )
+        except Exception:  # the worker must outlive any one bad pass
+            logger.exception("retention pass failed")
+
+
+FORGET_EVERY = 30.0  # seconds
+RETENTION_PASSES = 120  # the full pass every hour (and on the first pass)
+
+
+def _retention_pass(
+    session_factory: Any, cfg: settings_module.Settings, at: datetime, *, full: bool
+) -> None:
+    tracker = retention.tracker_store(Path(cfg.rasa_tracker_db))
+    try:
+        with session_factory.begin() as session:
+            if full:
+                erased = retention.run_pass(
+                    session=session,
+                    tracker=tracker,
+                    now=at,
+                    request_days=cfg.request_retention_days,
+                    message_days=cfg.message_retention_days,
+                )
+                logger.info("retention pass: %s", erased)
+            else:
+                retention.forget_conversations(session=session, tracker=tracker, now=at)
+    finally:
+        if tracker is not None:
+            tracker.dispose()
 
 
 def create_app(
@@ -73,6 +117,7 @@ def create_app(
         workers = [
             asyncio.create_task(outbox.run()),
             asyncio.create_task(_retry_loop(gateway, cfg.retry_interval)),
+            asyncio.create_task(_retention_loop(session_factory, cfg, now)),
         ]
         try:
             yield
