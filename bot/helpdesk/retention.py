@@ -36,6 +36,7 @@ from bot.storage.helpdesk import (
     HelpRequest,
     RequestEvent,
 )
+from bot.storage.reports import FalseInfoReport
 
 RETENTION = "retention"
 FORGET_ME = "forget_me"
@@ -120,6 +121,14 @@ def ask_to_forget(*, session: Session, person_id: int, now: datetime) -> Erased:
     person.forget_asked_at = now
     ids = list(session.scalars(select(HelpRequest.id).where(HelpRequest.person_id == person_id)))
     requests = _erase_requests(session, ids, now=now, why=FORGET_ME)
+    # A reported claim is public content (the rumour), kept for the inspectors; what says
+    # who saw it where goes, and the verdict is no longer sent to them.
+    session.execute(
+        update(FalseInfoReport)
+        .where(FalseInfoReport.person_id == person_id, FalseInfoReport.erased_at.is_(None))
+        .values(seen_where="", erased_at=now, version=FalseInfoReport.version + 1)
+        .execution_options(synchronize_session=False)
+    )
     accounts = select(ChannelAccount.id).where(ChannelAccount.person_id == person_id)
     result = session.execute(
         update(Message)

@@ -189,32 +189,39 @@ class RequestEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class RequestCounter(Base):
+class CounterRow(Base):
     """The last sequence number given out in one year: codes are sequential per year."""
 
-    __tablename__ = "help_request_counters"
+    __abstract__ = True
 
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
 
 
-def next_code(*, session: Session, year: int) -> str:
+class RequestCounter(CounterRow):
+    __tablename__ = "help_request_counters"
+
+
+def next_code(
+    *,
+    session: Session,
+    year: int,
+    counter: type[CounterRow] | None = None,
+    prefix: str = CODE_PREFIX,
+) -> str:
     """The next code of ``year`` (``HT-26-000123``), counted in the caller's transaction: the
-    row stays locked until it commits, and a rollback gives the number back (no gaps)."""
+    row stays locked until it commits, and a rollback gives the number back (no gaps).
+    ``counter`` and ``prefix`` name another series (false-information reports: TG-…)."""
+    table = counter or RequestCounter
     insert = (sqlite if session.get_bind().dialect.name == "sqlite" else postgresql).insert
     session.execute(
-        insert(RequestCounter)
-        .values(year=year, last=0)
-        .on_conflict_do_nothing(index_elements=["year"])
+        insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
     )
     number = session.scalar(
-        update(RequestCounter)
-        .where(RequestCounter.year == year)
-        .values(last=RequestCounter.last + 1)
-        .returning(RequestCounter.last)
+        update(table).where(table.year == year).values(last=table.last + 1).returning(table.last)
     )
     assert number is not None
-    return f"{CODE_PREFIX}-{year % 100:02d}-{number:06d}"
+    return f"{prefix}-{year % 100:02d}-{number:06d}"
 
 
 def by_client_key(*, session: Session, person_id: int, client_key: str) -> HelpRequest | None:
