@@ -99,8 +99,12 @@ def seed(
         first_account = (session.scalar(sa.select(sa.func.max(accounts.c.id))) or 0) + 1
         for start in range(0, requests, batch):
             chunk = range(start, min(start + batch, requests))
-            batch_people, batch_accounts, batch_rows = [], [], []
-            batch_needs, batch_events, batch_messages = [], [], []
+            batch_people: list[dict[str, Any]] = []
+            batch_accounts: list[dict[str, Any]] = []
+            batch_rows: list[dict[str, Any]] = []
+            batch_needs: list[dict[str, Any]] = []
+            batch_events: list[dict[str, Any]] = []
+            batch_messages: list[dict[str, Any]] = []
             for n in chunk:
                 request_id, person_id, account_id = (
                     first_id + n,
