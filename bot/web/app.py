@@ -1,5 +1,5 @@
-"""The app: web chat page and API, channel webhooks, health; the outbox and retry workers run in
-its lifespan (the embedded default)."""
+"""The app: web chat page and API, channel webhooks, the hotline desk (/desk), health; the
+outbox and retry workers run in its lifespan (the embedded default)."""
 
 from __future__ import annotations
 
