@@ -1,5 +1,5 @@
-"""The app: web chat page and API, channel webhooks, health; the outbox and retry workers run in
-its lifespan (the embedded default)."""
+"""The app: web chat page and API, channel webhooks, the hotline desk (/desk), health; the
+outbox and retry workers run in its lifespan (the embedded default)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from bot.helpdesk import retention
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
+from bot.web import desk, webhooks
 from bot.web import webchat as webchat_api
-from bot.web import webhooks
 from bot.web.security import SecurityHeaders
 
 logger = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def create_app(
     app.include_router(
         webchat_api.router(cfg=cfg, gateway=gateway, sessions=session_factory, clock=clock)
     )
+    desk.install(app, cfg=cfg, sessions=session_factory, now=now, clock=clock)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
