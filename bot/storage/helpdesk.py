@@ -91,6 +91,26 @@ class HelpRequest(Base):
         Index("ix_help_requests_status_urgency_created", "status", "urgency", "created_at"),
         Index("ix_help_requests_person_id_id", "person_id", "id"),
         Index("ix_help_requests_commune_status", "commune_code", "status"),
+        # The desk's queue reads open requests most urgent, then oldest first (the urgency
+        # names sort that way): these walk the open ones in that order, for the province and
+        # for an operator's communes, without sorting the closed ones (most of the table).
+        Index(
+            "ix_help_requests_open_queue",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text(_among("status", OPEN_STATUSES)),
+            postgresql_where=text(_among("status", OPEN_STATUSES)),
+        ),
+        Index(
+            "ix_help_requests_open_commune_queue",
+            "commune_code",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text(_among("status", OPEN_STATUSES)),
+            postgresql_where=text(_among("status", OPEN_STATUSES)),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,6 +140,8 @@ class HelpRequest(Base):
     )
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None again when reopened
+    # When the SLA's clocks started: None = at filing; reopening starts them again.
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Every ORM update is ``… WHERE version = <the version read>``: a lost update is impossible.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
     need_rows: Mapped[list[RequestNeed]] = relationship(
@@ -135,6 +157,11 @@ class HelpRequest(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def clock_start(self) -> datetime:
+        """Where the SLA's clocks count from: filing, or the last reopening."""
+        return self.clock_started_at or self.created_at
 
 
 class RequestNeed(Base):
