@@ -178,6 +178,7 @@ class RequestNeed(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        Index("ix_help_request_needs_need_request_id", "need", "request_id"),  # the desk's filter
     )
 
     request_id: Mapped[int] = mapped_column(

@@ -5,16 +5,21 @@ at once. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.helpdesk import desk
+from bot.helpdesk import autoassign, desk
 from bot.helpdesk.autoassign import Assigned, auto_assign
+from bot.storage.engine import engine
 from bot.storage.helpdesk import EMERGENCY, NEW, NORMAL, HelpRequest
 from bot.storage.staff import OPERATOR, AuditEntry, StaffUser
 from tests.helpdesk.conftest import COMMUNE, OTHER_COMMUNE
@@ -114,3 +119,84 @@ def test_two_passes_at_once_assign_each_request_once_within_the_limits(
         )
     assert audited == 6
     assert set(given) <= set(codes)
+
+
+@contextmanager
+def meet_or_wait_behind_a_lock(url: str) -> Iterator[None]:
+    """Hold each pass at its assignment (after it locked the operator's row) until the other
+    pass is there too, or is waiting for a lock — the operator's row lock, if it works."""
+    arrived, seen = [0], threading.local()
+    guard = threading.Condition()
+    probe = create_engine(url)
+
+    def someone_waits_for_a_lock() -> bool:
+        with probe.connect() as connection:
+            query = text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return bool(connection.scalar(query))
+
+    def hold(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith("UPDATE HELP_REQUESTS"):
+            return
+        if getattr(seen, "held", False):
+            return
+        seen.held = True
+        with guard:
+            arrived[0] += 1
+            guard.notify_all()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with guard:
+                if arrived[0] >= 2 or guard.wait_for(lambda: arrived[0] >= 2, timeout=0.05):
+                    return
+            if someone_waits_for_a_lock():
+                return
+        raise AssertionError("the other pass never came")
+
+    event.listen(engine(url), "before_cursor_execute", hold)
+    try:
+        yield
+    finally:
+        event.remove(engine(url), "before_cursor_execute", hold)
+        probe.dispose()
+
+
+def test_the_operators_row_lock_keeps_parallel_passes_under_the_limit(
+    database_url: str,
+    database_kind: str,
+    new_staff: Staff,
+    file_request: Filer,
+    session_factory: sessionmaker[Session],
+) -> None:
+    if database_kind != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: its passes cannot overlap")
+    an = new_staff("an", OPERATOR, communes=[COMMUNE], on_shift=True, max_open=1)
+    first, second = file_request(at=AT), file_request(at=AT + timedelta(minutes=1))
+    start = threading.Barrier(2, timeout=30)
+
+    def one_pass(code: str) -> Assigned:
+        with session_factory() as session:
+            start.wait()
+            return _pass_for(session, code)
+
+    with meet_or_wait_behind_a_lock(database_url), ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(one_pass, [first, second]))
+    assert sum(len(r.assigned) for r in results) == 1
+    assert Counter(holders(session_factory).values()) == {an.id: 1, None: 1}
+
+
+def _pass_for(session: Session, code: str) -> Assigned:
+    """A pass that looks only at ``code``, so two racing passes give different requests to one
+    operator at the same moment (whole passes would collide on the same request first, which
+    the request's own condition settles before the limit is ever tested)."""
+    done = Assigned()
+    operator = autoassign._on_shift(session)[0]
+    session.rollback()
+    request_id = session.scalar(select(HelpRequest.id).where(HelpRequest.code == code))
+    session.rollback()
+    assert request_id is not None
+    if autoassign._give(session, request_id, code, operator, NOW):
+        done.assigned.append((code, operator.username))
+    return done

@@ -17,7 +17,6 @@ from bot.storage import conversations as log
 from bot.storage.conversations import ChannelAccount
 from bot.storage.helpdesk import (
     IN_PROGRESS,
-    MESSAGE,
     NEW,
     NOTE,
     RESOLVED,
@@ -91,7 +90,9 @@ def test_scope_as_a_table(
             assert set(kinds) == {"created"}
 
 
-def test_an_inactive_user_is_refused(new_staff: Staff, file_request: Filer, session_factory) -> None:
+def test_an_inactive_user_is_refused(
+    new_staff: Staff, file_request: Filer, session_factory
+) -> None:
     user = new_staff("gone", SUPERVISOR, active=False)
     code = file_request()
     with session_factory() as session, pytest.raises(desk.NotAllowed):
