@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from bot import text as vi
 from bot import wording
 from bot.clock import utcnow
 from bot.helpdesk import requests
@@ -515,6 +516,8 @@ def set_status(
     row = _request(session, user, code)
     if user.role not in ASSIGNABLE and user.role != ADMIN:
         raise NotAllowed(f"{user.username} ({user.role}) does not change requests")
+    if reason is not None and reason.strip():
+        reason = _text(reason, MAX_NOTE)  # the empty one: change_status names it
     reopened = not row.is_open and to in OPEN_STATUSES
     account = session.get(log.ChannelAccount, row.account_id)
     assert account is not None
@@ -574,7 +577,9 @@ def _queue(session: Session, account: log.ChannelAccount, text: str) -> log.Mess
 
 
 def _text(text: str, limit: int) -> str:
-    words = (text or "").strip()
+    """Staff's words as both databases store them (a pasted NUL would make PostgreSQL refuse
+    the row: a 500), stripped; InvalidRequest("text") when empty or too long."""
+    words = vi.storable(text or "").strip()
     if not words:
         raise InvalidRequest("text", "empty")
     if len(words) > limit:

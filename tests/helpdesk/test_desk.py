@@ -350,6 +350,22 @@ def test_a_reply_goes_through_the_outbox_path_of_the_persons_channel(
     assert shown is not None and shown.last_message == "Chiều nay có người mang gạo đến."
 
 
+def test_markup_and_control_characters_are_kept_as_text(
+    new_staff: Staff, file_request: Filer, session_factory: sessionmaker[Session]
+) -> None:
+    an = new_staff("an", OPERATOR, communes=[COMMUNE])
+    code = file_request()
+    hostile = "<script>alert('x')</script>\x00 {code} ok"
+    with session_factory() as session:
+        message = desk.reply(session, an, code, hostile, now=NOW)
+        note = desk.add_note(session, an, code, hostile, now=NOW)
+        closed = desk.set_status(session, an, code, RESOLVED, version=1, reason=hostile, now=NOW)
+    assert closed.request.status_reason == "<script>alert('x')</script> {code} ok"
+    # Stored as written (the desk escapes on output); only the NUL neither database takes.
+    assert message.text.endswith("<script>alert('x')</script> {code} ok")
+    assert note.text == "<script>alert('x')</script> {code} ok"
+
+
 def test_the_first_answer_is_kept_not_moved(
     new_staff: Staff, file_request: Filer, session_factory: sessionmaker[Session]
 ) -> None:
