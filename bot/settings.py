@@ -115,6 +115,24 @@ class Settings:
     zalo_bot_api_base_url: str = field(
         default="https://bot-api.zapps.me", metadata=_env("ZALO_BOT_API_BASE_URL")
     )
+    # The desk's SLA, by urgency: minutes to the first answer to the person, hours to close.
+    # Clocks stop when a request is closed and start again if it is reopened.
+    sla_first_response_minutes_emergency: int = field(
+        default=15, metadata=_env("SLA_FIRST_RESPONSE_MINUTES_EMERGENCY")
+    )
+    sla_first_response_minutes_high: int = field(
+        default=60, metadata=_env("SLA_FIRST_RESPONSE_MINUTES_HIGH")
+    )
+    sla_first_response_minutes_normal: int = field(
+        default=240, metadata=_env("SLA_FIRST_RESPONSE_MINUTES_NORMAL")
+    )
+    sla_resolution_hours_emergency: int = field(
+        default=4, metadata=_env("SLA_RESOLUTION_HOURS_EMERGENCY")
+    )
+    sla_resolution_hours_high: int = field(default=24, metadata=_env("SLA_RESOLUTION_HOURS_HIGH"))
+    sla_resolution_hours_normal: int = field(
+        default=72, metadata=_env("SLA_RESOLUTION_HOURS_NORMAL")
+    )
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)

@@ -91,6 +91,26 @@ class HelpRequest(Base):
         Index("ix_help_requests_status_urgency_created", "status", "urgency", "created_at"),
         Index("ix_help_requests_person_id_id", "person_id", "id"),
         Index("ix_help_requests_commune_status", "commune_code", "status"),
+        # The desk's queue reads open requests most urgent, then oldest first (the urgency
+        # names sort that way): these walk the open ones in that order, for the province and
+        # for an operator's communes, without sorting the closed ones (most of the table).
+        Index(
+            "ix_help_requests_open_queue",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text(_among("status", OPEN_STATUSES)),
+            postgresql_where=text(_among("status", OPEN_STATUSES)),
+        ),
+        Index(
+            "ix_help_requests_open_commune_queue",
+            "commune_code",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text(_among("status", OPEN_STATUSES)),
+            postgresql_where=text(_among("status", OPEN_STATUSES)),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +144,8 @@ class HelpRequest(Base):
     # the retention period, or because the person asked (``erased_by``: retention/forget_me).
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_by: Mapped[str | None] = mapped_column(String(12))
+    # When the SLA's clocks started: None = at filing; reopening starts them again.
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Every ORM update is ``… WHERE version = <the version read>``: a lost update is impossible.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
     need_rows: Mapped[list[RequestNeed]] = relationship(
@@ -140,6 +162,11 @@ class HelpRequest(Base):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def clock_start(self) -> datetime:
+        """Where the SLA's clocks count from: filing, or the last reopening."""
+        return self.clock_started_at or self.created_at
+
 
 class RequestNeed(Base):
     """One need of a request; open while the request is, and unique among a person's open ones."""
@@ -155,6 +182,7 @@ class RequestNeed(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        Index("ix_help_request_needs_need_request_id", "need", "request_id"),  # the desk's filter
     )
 
     request_id: Mapped[int] = mapped_column(
