@@ -76,6 +76,24 @@ class Settings:
     triage_breaths_above_at_risk: int = field(
         default=20, metadata=_env("TRIAGE_BREATHS_ABOVE_AT_RISK")
     )
+    # Personal data (Decree 13/2023/NĐ-CP): a help request's phone, address, description and
+    # staff texts are erased this many days after it closes (its statistics stay); message
+    # texts in the log and Rasa's conversations are kept this many days.
+    request_retention_days: int = field(default=30, metadata=_env("REQUEST_RETENTION_DAYS"))
+    message_retention_days: int = field(default=60, metadata=_env("MESSAGE_RETENTION_DAYS"))
+    # The desk's sign-in: a session lasts at most DESK_SESSION_HOURS, and ends sooner after
+    # DESK_IDLE_MINUTES without a request; DESK_LOCKOUT_FAILURES wrong passwords in a row lock
+    # the account for DESK_LOCKOUT_MINUTES; one address may try DESK_LOGINS_PER_MINUTE times.
+    desk_session_hours: float = field(default=12.0, metadata=_env("DESK_SESSION_HOURS"))
+    desk_idle_minutes: float = field(default=120.0, metadata=_env("DESK_IDLE_MINUTES"))
+    desk_lockout_failures: int = field(default=5, metadata=_env("DESK_LOCKOUT_FAILURES"))
+    desk_lockout_minutes: float = field(default=15.0, metadata=_env("DESK_LOCKOUT_MINUTES"))
+    desk_logins_per_minute: int = field(default=10, metadata=_env("DESK_LOGINS_PER_MINUTE"))
+    # Argon2id cost of the desk's password hashes; defaults: RFC 9106's second recommended
+    # option (argon2-cffi's RFC_9106_LOW_MEMORY). Stored hashes are upgraded at sign-in.
+    desk_argon2_time_cost: int = field(default=3, metadata=_env("DESK_ARGON2_TIME_COST"))
+    desk_argon2_memory_kib: int = field(default=65536, metadata=_env("DESK_ARGON2_MEMORY_KIB"))
+    desk_argon2_parallelism: int = field(default=4, metadata=_env("DESK_ARGON2_PARALLELISM"))
     telegram_bot_token: str = field(default="", metadata=_env("TELEGRAM_BOT_TOKEN"))
     telegram_webhook_secret: str = field(default="", metadata=_env("TELEGRAM_WEBHOOK_SECRET"))
     telegram_api_base_url: str = field(
@@ -97,6 +115,24 @@ class Settings:
     zalo_bot_api_base_url: str = field(
         default="https://bot-api.zapps.me", metadata=_env("ZALO_BOT_API_BASE_URL")
     )
+    # The desk's SLA, by urgency: minutes to the first answer to the person, hours to close.
+    # Clocks stop when a request is closed and start again if it is reopened.
+    sla_first_response_minutes_emergency: int = field(
+        default=15, metadata=_env("SLA_FIRST_RESPONSE_MINUTES_EMERGENCY")
+    )
+    sla_first_response_minutes_high: int = field(
+        default=60, metadata=_env("SLA_FIRST_RESPONSE_MINUTES_HIGH")
+    )
+    sla_first_response_minutes_normal: int = field(
+        default=240, metadata=_env("SLA_FIRST_RESPONSE_MINUTES_NORMAL")
+    )
+    sla_resolution_hours_emergency: int = field(
+        default=4, metadata=_env("SLA_RESOLUTION_HOURS_EMERGENCY")
+    )
+    sla_resolution_hours_high: int = field(default=24, metadata=_env("SLA_RESOLUTION_HOURS_HIGH"))
+    sla_resolution_hours_normal: int = field(
+        default=72, metadata=_env("SLA_RESOLUTION_HOURS_NORMAL")
+    )
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)
@@ -116,6 +152,12 @@ class Settings:
     @property
     def app_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def embedded_database(self) -> bool:
+        """Whether the database is the embedded SQLite default (DATABASE_URL unset): a
+        development or demo set-up, never a production one."""
+        return self.database_url == f"sqlite:///{self.var_dir / 'loa.db'}"
 
     @property
     def action_server_url(self) -> str:

@@ -1,4 +1,5 @@
-"""The ``loa`` command: run the stack, train the model, migrate the database, edit content."""
+"""The ``loa`` command: run the stack, train the model, migrate the database, edit content,
+manage the desk's staff accounts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from bot import logs
 from bot import settings as settings_module
 from bot.cli.content import add_commands as add_content_commands
 from bot.cli.content import load_demo_if_empty
+from bot.cli.desk import add_commands as add_desk_commands
+from bot.cli.desk import demo_staff_if_empty, print_demo_accounts
 from bot.cli.zalo import add_commands as add_zalo_commands
 from bot.content.files import DEMO
 from bot.storage.migrate import upgrade
@@ -32,6 +35,7 @@ def _run(_: argparse.Namespace) -> int:
     upgrade(cfg.database_url)
     if load_demo_if_empty(cfg):
         print(f"The database had no content: loaded the demo ({DEMO.name}).")
+    demo_staff = demo_staff_if_empty(cfg)
     model = ensure_model()
     stack = Stack(cfg, model=model, log_dir=cfg.var_dir / "log")
     stopping = False
@@ -47,6 +51,9 @@ def _run(_: argparse.Namespace) -> int:
     try:
         stack.wait_ready()
         _print_urls(cfg)
+        if demo_staff:
+            print_demo_accounts(cfg, demo_staff)
+            print(flush=True)
         while not stopping:
             exited = stack.first_exited()
             if exited is not None:
@@ -66,6 +73,7 @@ def _run(_: argparse.Namespace) -> int:
 def _print_urls(cfg: settings_module.Settings) -> None:
     print()
     print(f"  Loa is running. Web chat:  {cfg.app_url}/chat")
+    print(f"  Hotline desk (staff):      {cfg.app_url}/desk")
     print(f"  Health:                    {cfg.app_url}/healthz")
     print(f"  Rasa (NLU parse):          {cfg.rasa_url}/model/parse?token=<RASA_TOKEN>")
     print(f"  Action server:             {cfg.action_server_url}/health")
@@ -150,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     tg.set_defaults(func=_telegram)
     add_content_commands(commands)
     add_zalo_commands(commands)
+    add_desk_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -301,7 +301,8 @@ def change_status(
 ) -> HelpRequest:
     """Move a request to status ``to`` as seen at ``version``, and commit.
 
-    A closing status needs a reason. If the request changed since ``version`` (another
+    A closing status needs a reason; closing stops the SLA's clocks (``closed_at``) and
+    reopening starts them again. If the request changed since ``version`` (another
     operator closed it, a repeat was linked), or reopening it would make a second open
     request for one of its needs, nothing is stored and Conflict tells how it is now.
     LookupError for an unknown code, InvalidRequest for a status that may not follow.
@@ -309,17 +310,26 @@ def change_status(
     row = store.by_code(session=session, code=code)
     if row is None:
         raise LookupError(code)
+    # A stale version first: "someone closed it meanwhile" says more than "resolved cannot
+    # become not_eligible" to the operator who read it while it was open.
+    if row.version != version:
+        raise Conflict(row, f"changed since version {version} (now {row.version}, {row.status})")
     if to not in STATUSES or to not in TRANSITIONS[row.status]:
         raise InvalidRequest("status", f"{row.status} cannot become {to}")
     why = (reason or "").strip() or None
     if to in CLOSING_STATUSES and why is None:
         raise InvalidRequest("reason", "closing a request needs a reason")
-    if row.version != version:
-        raise Conflict(row, f"changed since version {version} (now {row.version}, {row.status})")
     now = at or utcnow()
     _event(session, row, store.STATUS, now, text=why, actor=actor, change=(row.status, to))
+    reopened = not row.is_open and to in OPEN_STATUSES
     row.status, row.status_reason = to, why
     row.status_changed_at = row.updated_at = now
+    # The SLA's clocks stop at closing; a reopened request is a new wait for the person, so
+    # both clocks start again (a first answer is owed again too).
+    if to in CLOSING_STATUSES:
+        row.closed_at = now
+    elif reopened:
+        row.closed_at, row.first_response_at, row.clock_started_at = None, None, now
     for need in row.need_rows:
         need.is_open = to in OPEN_STATUSES
     try:

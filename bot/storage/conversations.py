@@ -51,6 +51,10 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Xóa dữ liệu của tôi": asked (their data is erased then), and when their Rasa
+    # conversations were erased too (by the app's worker, once no turn is in flight).
+    forget_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accounts: Mapped[list[ChannelAccount]] = relationship(back_populates="person")
 
 
@@ -87,6 +91,7 @@ class Message(Base):
         ),
         Index("ix_messages_account_id_id", "account_id", "id"),
         Index("ix_messages_direction_status_id", "direction", "status", "id"),
+        Index("ix_messages_created_at", "created_at"),  # the retention pass
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -90,6 +90,27 @@ class HelpRequest(Base):
         ),
         Index("ix_help_requests_status_urgency_created", "status", "urgency", "created_at"),
         Index("ix_help_requests_person_id_id", "person_id", "id"),
+        Index("ix_help_requests_commune_status", "commune_code", "status"),
+        # The desk's queue reads open requests most urgent, then oldest first (the urgency
+        # names sort that way): these walk the open ones in that order, for the province and
+        # for an operator's communes, without sorting the closed ones (most of the table).
+        Index(
+            "ix_help_requests_open_queue",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text(_among("status", OPEN_STATUSES)),
+            postgresql_where=text(_among("status", OPEN_STATUSES)),
+        ),
+        Index(
+            "ix_help_requests_open_commune_queue",
+            "commune_code",
+            "urgency",
+            "created_at",
+            "id",
+            sqlite_where=text(_among("status", OPEN_STATUSES)),
+            postgresql_where=text(_among("status", OPEN_STATUSES)),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +134,18 @@ class HelpRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The desk's work: who has it, and the SLA's two clocks (first answer, closing).
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL"), index=True
+    )
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None again when reopened
+    # When its personal fields (phone, address, description, staff texts) were erased: after
+    # the retention period, or because the person asked (``erased_by``: retention/forget_me).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_by: Mapped[str | None] = mapped_column(String(12))
+    # When the SLA's clocks started: None = at filing; reopening starts them again.
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Every ORM update is ``… WHERE version = <the version read>``: a lost update is impossible.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
     need_rows: Mapped[list[RequestNeed]] = relationship(
@@ -129,6 +162,11 @@ class HelpRequest(Base):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def clock_start(self) -> datetime:
+        """Where the SLA's clocks count from: filing, or the last reopening."""
+        return self.clock_started_at or self.created_at
+
 
 class RequestNeed(Base):
     """One need of a request; open while the request is, and unique among a person's open ones."""
@@ -144,6 +182,7 @@ class RequestNeed(Base):
             sqlite_where=text("is_open"),
             postgresql_where=text("is_open"),
         ),
+        Index("ix_help_request_needs_need_request_id", "need", "request_id"),  # the desk's filter
     )
 
     request_id: Mapped[int] = mapped_column(
@@ -178,32 +217,39 @@ class RequestEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class RequestCounter(Base):
+class CounterRow(Base):
     """The last sequence number given out in one year: codes are sequential per year."""
 
-    __tablename__ = "help_request_counters"
+    __abstract__ = True
 
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int] = mapped_column(default=0)
 
 
-def next_code(*, session: Session, year: int) -> str:
+class RequestCounter(CounterRow):
+    __tablename__ = "help_request_counters"
+
+
+def next_code(
+    *,
+    session: Session,
+    year: int,
+    counter: type[CounterRow] | None = None,
+    prefix: str = CODE_PREFIX,
+) -> str:
     """The next code of ``year`` (``HT-26-000123``), counted in the caller's transaction: the
-    row stays locked until it commits, and a rollback gives the number back (no gaps)."""
+    row stays locked until it commits, and a rollback gives the number back (no gaps).
+    ``counter`` and ``prefix`` name another series (false-information reports: TG-…)."""
+    table = counter or RequestCounter
     insert = (sqlite if session.get_bind().dialect.name == "sqlite" else postgresql).insert
     session.execute(
-        insert(RequestCounter)
-        .values(year=year, last=0)
-        .on_conflict_do_nothing(index_elements=["year"])
+        insert(table).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"])
     )
     number = session.scalar(
-        update(RequestCounter)
-        .where(RequestCounter.year == year)
-        .values(last=RequestCounter.last + 1)
-        .returning(RequestCounter.last)
+        update(table).where(table.year == year).values(last=table.last + 1).returning(table.last)
     )
     assert number is not None
-    return f"{CODE_PREFIX}-{year % 100:02d}-{number:06d}"
+    return f"{prefix}-{year % 100:02d}-{number:06d}"
 
 
 def by_client_key(*, session: Session, person_id: int, client_key: str) -> HelpRequest | None:

@@ -19,26 +19,34 @@ from bot.storage.content import (
 from bot.storage.conversations import ChannelAccount, Message, Person
 from bot.storage.helpdesk import HelpRequest, RequestCounter, RequestEvent, RequestNeed
 from bot.storage.questions import AskedQuestion
+from bot.storage.reports import FalseInfoReport, ReportCounter
+from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
 
 __all__ = [
     "AreaLevel",
     "AskedQuestion",
+    "AuditEntry",
     "BankEntry",
     "Base",
     "ChannelAccount",
     "ChannelToken",
+    "FalseInfoReport",
     "HelpRequest",
     "Hotline",
     "InfoItem",
     "LockdownZone",
     "Message",
     "Person",
+    "ReportCounter",
     "RequestCounter",
     "RequestEvent",
     "RequestNeed",
     "SchemeGroup",
     "Situation",
     "Source",
+    "StaffArea",
+    "StaffSession",
+    "StaffUser",
     "SupportGroup",
     "SupportScheme",
 ]

@@ -1,5 +1,5 @@
-"""The app: web chat page and API, channel webhooks, health; the outbox and retry workers run in
-its lifespan (the embedded default)."""
+"""The app: web chat page and API, channel webhooks, the hotline desk (/desk), health; the
+outbox and retry workers run in its lifespan (the embedded default)."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ from bot import settings as settings_module
 from bot.channels import build as build_channels
 from bot.clock import utcnow
 from bot.gateway import Gateway
+from bot.helpdesk import retention
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
+from bot.web import desk, webhooks
 from bot.web import webchat as webchat_api
-from bot.web import webhooks
 from bot.web.security import SecurityHeaders
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,49 @@ async def _retry_loop(gateway: Gateway, interval: float) -> None:
             await gateway.retry_waiting()
         except Exception:  # the worker must outlive any one bad pass
             logger.exception("retry pass failed")
+
+
+async def _retention_loop(
+    session_factory: Any, cfg: settings_module.Settings, now: Callable[[], datetime]
+) -> None:
+    """Erase what people asked to be forgotten every ``FORGET_EVERY`` seconds, and what has
+    outlived its retention period every ``RETENTION_EVERY`` (bot.helpdesk.retention)."""
+    passes = 0
+    while True:
+        await asyncio.sleep(FORGET_EVERY)
+        passes += 1
+        try:
+            await asyncio.to_thread(
+                _retention_pass, session_factory, cfg, now(), full=passes % RETENTION_PASSES == 1
+            )
+        except Exception:  # the worker must outlive any one bad pass
+            logger.exception("retention pass failed")
+
+
+FORGET_EVERY = 30.0  # seconds
+RETENTION_PASSES = 120  # the full pass every hour (and on the first pass)
+
+
+def _retention_pass(
+    session_factory: Any, cfg: settings_module.Settings, at: datetime, *, full: bool
+) -> None:
+    tracker = retention.tracker_store(Path(cfg.rasa_tracker_db))
+    try:
+        with session_factory.begin() as session:
+            if full:
+                erased = retention.run_pass(
+                    session=session,
+                    tracker=tracker,
+                    now=at,
+                    request_days=cfg.request_retention_days,
+                    message_days=cfg.message_retention_days,
+                )
+                logger.info("retention pass: %s", erased)
+            else:
+                retention.forget_conversations(session=session, tracker=tracker, now=at)
+    finally:
+        if tracker is not None:
+            tracker.dispose()
 
 
 def create_app(
@@ -73,6 +117,7 @@ def create_app(
         workers = [
             asyncio.create_task(outbox.run()),
             asyncio.create_task(_retry_loop(gateway, cfg.retry_interval)),
+            asyncio.create_task(_retention_loop(session_factory, cfg, now)),
         ]
         try:
             yield
@@ -101,6 +146,7 @@ def create_app(
     app.include_router(
         webchat_api.router(cfg=cfg, gateway=gateway, sessions=session_factory, clock=clock)
     )
+    desk.install(app, cfg=cfg, sessions=session_factory, now=now, clock=clock)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
