@@ -7,11 +7,13 @@ Importing the package imports every feature, so every place-aware question is re
 from actions import (  # noqa: F401
     alert_level,
     answers,
+    false_info,
     help_request,
     hotline,
     lockdown,
     place,
     prevention,
+    privacy,
     reply,
     support_scheme,
     symptoms,

@@ -56,6 +56,8 @@ INTENT_ACTIONS = {
     "inform_place": "action_answer_place",
     "request_help": "action_start_help_request",
     "check_request_status": "action_tell_request_status",
+    "report_false_info": "action_start_false_info",
+    "forget_me": "action_ask_forget_me",
 }
 STATUS_INTENT = "check_request_status"
 # The last triage, {"text": the message, "at": ISO time}: a help request started soon after
