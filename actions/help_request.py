@@ -236,6 +236,11 @@ class ValidateHelpRequestForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         asked = tracker.get_slot(REQUESTED_SLOT)
+        if not asked:
+            # The form starting: nothing was answered yet. (Rasa hands over the slots the
+            # start action reset as candidates; the message that started the form is no
+            # answer to them, and needs pre-filled from a triage are valid already.)
+            return []
         said = str((tracker.latest_message or {}).get("text") or "")  # "/stop" included
         if asked and (choice_of(tracker) == CANCEL or form.is_cancel(said)):
             return [

@@ -105,6 +105,14 @@ def stored(database_url: str) -> int:
 # ----------------------------------------------------------------------------- needs
 
 
+async def test_the_message_that_starts_the_form_answers_nothing() -> None:
+    """At activation Rasa passes the slots the start action reset as candidates."""
+    tr = message("nhà tôi hết gạo rồi", intent="request_help", slots={"requested_slot": None})
+    tr.events = [{"event": "slot", "name": s, "value": None} for s in FILLED]
+    said = await act(ValidateHelpRequestForm(), tr)
+    assert (said.messages, said.events) == ([], [])
+
+
 async def test_needs_are_pressed_one_by_one_then_done() -> None:
     text, chosen = press("food")
     said = await answer("help_request_needs", text, entities=chosen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -24,9 +25,12 @@ def say(
     *,
     sender: str | None = None,
     payload: str | None = None,
+    patient: bool = False,
 ) -> list[dict]:
     """Post as a browser: ``sender`` names a conversation to continue (its cookie is kept);
-    without it, every call is a new conversation."""
+    without it, every call is a new conversation. ``patient``: a long conversation typed
+    faster than a person types is refused (429, one message per 2 s after a burst of 8);
+    post it again until the conversation's limit lets it through."""
     body: dict[str, str] = {"message_id": str(uuid.uuid4())}
     if payload:
         body["payload"] = payload
@@ -36,6 +40,10 @@ def say(
     cookie = _COOKIES.get(sender or "")
     headers = {"cookie": f"{COOKIE}={cookie}"} if cookie else {}
     response = http.post("/api/chat/messages", json=body, headers=headers)
+    deadline = time.monotonic() + 30
+    while patient and response.status_code == 429 and time.monotonic() < deadline:
+        time.sleep(0.25)  # refused before it was stored: the same message again
+        response = http.post("/api/chat/messages", json=body, headers=headers)
     assert response.status_code == 200, response.text
     if sender and COOKIE in response.cookies:
         _COOKIES[sender] = response.cookies[COOKIE]

@@ -34,7 +34,7 @@ def test_a_request_filed_in_the_web_chat_then_its_status(
     me = str(uuid.uuid4())
 
     def turn(text: str | None = None, payload: str | None = None) -> tuple[str, list[str]]:
-        replies = say(http, text, sender=me, payload=payload)
+        replies = say(http, text, sender=me, payload=payload, patient=True)
         return joined(replies), [b["payload"] for r in replies for b in r["buttons"]]
 
     started, buttons = turn("nhà tôi hết gạo rồi")
