@@ -26,6 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+# The tables this module's foreign keys point to, registered with it wherever it is imported.
+from bot.storage import conversations as _conversations  # noqa: F401
+from bot.storage import staff as _staff  # noqa: F401
 from bot.storage.base import Base, UTCDateTime
 
 # What a person may need (several at once).
