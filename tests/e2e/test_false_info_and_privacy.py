@@ -56,6 +56,7 @@ def test_a_rumour_reported_then_the_person_asks_to_be_forgotten(
     assert again.startswith(opening("utter_false_info_replayed")) and code[0] in again
     with sessions(stack.database_url)() as session:
         rows = list(session.scalars(select(FalseInfoReport)))
+    my_account = rows[0].account_id  # the web chat names the conversation (its cookie)
     assert [(r.code, r.link, r.seen_where) for r in rows] == [
         (code[0], "https://example.vn/la-oi", "nhóm Zalo tổ dân phố")
     ]
