@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import places, wording
@@ -198,6 +199,11 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
             linked_to = session.get(HelpRequest, row.linked_to_id) if row.linked_to_id else None
             repeats = [e.text for e in shown.events if e.kind == LINKED and e.text]
             staff_choices = work.assignable(session, row.commune_code) if may(staff, ASSIGN) else []
+            actors = {e.actor for e in shown.events if e.actor}
+            by_login = select(StaffUser.username, StaffUser.display_name).where(
+                StaffUser.username.in_(actors)
+            )
+            names = {login: name for login, name in session.execute(by_login)}
             response: Response = desk.page(
                 request,
                 "desk/request.html",
@@ -210,6 +216,7 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
                 reasons=[rules.label(r) for r in row.urgency_reasons],
                 linked_to=linked_to.code if linked_to else None,
                 repeats=repeats,
+                names=names,
                 transitions=filing.TRANSITIONS.get(row.status, ()),
                 closing=CLOSING_STATUSES,
                 staff_choices=staff_choices,
