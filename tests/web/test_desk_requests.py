@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.helpdesk import retention
 from bot.storage import conversations as log
 from bot.storage.helpdesk import HelpRequest, RequestEvent
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR, StaffUser
@@ -21,6 +23,7 @@ from tests.channels_rig import Rig, rig, wait_for
 from tests.desk_rig import (
     CHEAP,
     KY_LUA,
+    START,
     TAM_THANH,
     Clock,
     add_staff,
@@ -439,3 +442,48 @@ def test_the_supervisors_home_lists_the_overdue_requests(
     assert late in overdue and fine not in overdue
     assert "chưa trả lời người dân, quá hạn 5 phút" in overdue
     assert 'id="overdue"' not in operator_home
+
+
+@pytest.mark.parametrize(
+    ("why", "shown"),
+    [("forget_me", "(người dân đã yêu cầu xóa)"), ("retention", "(đã xóa theo thời hạn lưu trữ)")],
+)
+def test_erased_texts_say_why_and_when(
+    desk: Rig, session_factory: sessionmaker[Session], clock: Clock, why: str, shown: str
+) -> None:
+    code = file_request(
+        session_factory, "telegram:90", KY_LUA, phone="0912345678", description="Nhà số 5"
+    )
+    with session_factory.begin() as session:
+        account = session.scalar(
+            select(log.ChannelAccount).where(log.ChannelAccount.external_id == "90")
+        )
+        assert account is not None
+        session.add(
+            log.Message(account_id=account.id, channel="telegram", direction=log.INBOUND,
+                        text="Tôi ở nhà số 5", data={}, status=log.ANSWERED, created_at=START)
+        )  # fmt: skip
+    with signed_in_browser(desk.url, "op-kyl") as browser:
+        page = browser.get(f"/desk/requests/{code}")
+        csrf = csrf_of(page)
+        browser.post(f"/desk/requests/{code}/note", data={"csrf": csrf, "text": "Gọi lúc 9h"})
+        version = str(row_of(session_factory, code).version)
+        close = {"csrf": csrf, "to": "resolved", "version": version, "reason": "xong"}
+        assert browser.post(f"/desk/requests/{code}/status", data=close).status_code == 303
+        with session_factory.begin() as session:
+            if why == "forget_me":
+                person = row_of(session_factory, code).person_id
+                retention.ask_to_forget(session=session, person_id=person, now=clock.at)
+            else:
+                later = clock.at + timedelta(days=31)
+                retention.erase_closed_requests(session=session, now=later, days=30)
+                retention.expire_message_texts(session=session, now=later, days=0)
+        erased = browser.get(f"/desk/requests/{code}").text
+    for gone in ("0912345678", "Nhà số 5", "Số 5 ngõ 12", "Tôi ở nhà số 5", "Gọi lúc 9h"):
+        assert gone not in erased, gone
+    fields, rest = erased.split("<h2>Thời hạn</h2>")
+    events, transcript = rest.split('class="card transcript"')
+    assert fields.count(shown) == 4  # the notice at the top; description, address, phone
+    assert shown in events  # the note
+    assert shown in transcript  # the person's message
+    assert "Thông tin cá nhân của yêu cầu này đã được xóa lúc" in erased
