@@ -487,3 +487,40 @@ def test_erased_texts_say_why_and_when(
     assert shown in events  # the note
     assert shown in transcript  # the person's message
     assert "Thông tin cá nhân của yêu cầu này đã được xóa lúc" in erased
+
+
+BAD_FORMS = [
+    # (form, fields, status, the alert's start, what the form shows again)
+    ("note", {"text": "x" * 5000}, 422, "Ghi chú không được để trống", "x" * 5000),
+    ("note", {"text": "   "}, 422, "Ghi chú không được để trống", None),
+    ("reply", {"text": "ạ" * 5000}, 422, "Nội dung trả lời không được để trống", "ạ" * 5000),
+    ("status", {"to": "resolved", "reason": " "}, 422, "Vui lòng ghi lý do", None),
+    ("status", {"to": "lost", "reason": "Đã xong"}, 422, "Không thể chuyển", "Đã xong"),
+    ("status", {"to": "resolved", "version": "abc", "reason": "Đã xong"}, 422,
+     "Không thể chuyển", "Đã xong"),
+    ("assign", {"staff_id": "abc"}, 422, "Người được chọn không phụ trách", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("form", "fields", "status", "said", "kept"), BAD_FORMS)
+def test_a_bad_form_is_refused_clearly_and_keeps_what_was_typed(
+    desk: Rig,
+    session_factory: sessionmaker[Session],
+    form: str,
+    fields: dict[str, str],
+    status: int,
+    said: str,
+    kept: str | None,
+) -> None:
+    code = file_request(session_factory, "telegram:91", KY_LUA)
+    with signed_in_browser(desk.url, "sup") as browser:
+        csrf = csrf_of(browser.get(f"/desk/requests/{code}"))
+        data = {"csrf": csrf, "version": "1", **fields}
+        answer = browser.post(f"/desk/requests/{code}/{form}", data=data)
+    assert answer.status_code == status
+    assert alert(answer).startswith(said)
+    if kept is not None:
+        assert f">{kept}</textarea>" in answer.text
+    row = row_of(session_factory, code)
+    assert (row.status, row.version, row.assignee_id) == ("new", 1, None)
+    assert event_kinds(session_factory, code) == ["created"]
