@@ -95,6 +95,7 @@ def test_an_operator_works_a_request_from_queue_to_resolved(
             page.on("dialog", on_dialog)
             page.on("console", on_console)
             page.add_init_script(LISTEN)
+            page.clock.install()  # the queue's poll timer runs when the test says
             page.goto(f"{app.url}/desk/login")
             page.fill("input[name=username]", "op-kyl")
             page.fill("input[name=password]", PASSWORD)
@@ -107,6 +108,11 @@ def test_an_operator_works_a_request_from_queue_to_resolved(
             expect(rows.first).to_contain_text(urgent)  # the most urgent first
             expect(rows.first).to_contain_text("Quá hạn")  # 17 minutes without an answer
             expect(page.locator(f"a:text-is('{code}')")).to_be_visible()
+            # A request filed now is announced without reloading (the script's poll).
+            clock.advance(minutes=1)
+            file_request(session_factory, "telegram:8", KY_LUA, at=clock.at)
+            page.clock.run_for(16_000)
+            expect(page.locator("#new-requests")).to_have_text("Có 1 yêu cầu mới — bấm để xem")
             page.screenshot(path=str(ARTIFACTS / "desk-queue.png"), full_page=True)
             page.set_viewport_size({"width": 360, "height": 740})
             page.screenshot(path=str(ARTIFACTS / "desk-queue-phone.png"), full_page=True)
@@ -139,7 +145,7 @@ def test_an_operator_works_a_request_from_queue_to_resolved(
             page.locator(".actions-card").screenshot(path=str(ARTIFACTS / "desk-actions-phone.png"))
 
             page.click("text=← Danh sách yêu cầu")
-            expect(page.locator("#queue-rows tr")).to_have_count(2)
+            expect(page.locator("#queue-rows tr")).to_have_count(3)  # 3 + the new one - this one
             expect(page.locator("#queue-rows")).not_to_contain_text(code)
             violations = page.evaluate("window.__violations")
         finally:
