@@ -133,6 +133,12 @@ class Settings:
     sla_resolution_hours_normal: int = field(
         default=72, metadata=_env("SLA_RESOLUTION_HOURS_NORMAL")
     )
+    # The desk's background work: auto-assignment every DESK_AUTOASSIGN_SECONDS (0: off);
+    # emergency alerts and SLA escalations every DESK_WATCH_SECONDS. DESK_URL is the desk's
+    # address as staff open it from a Telegram alert ("": this app's own address).
+    desk_autoassign_seconds: float = field(default=60.0, metadata=_env("DESK_AUTOASSIGN_SECONDS"))
+    desk_watch_seconds: float = field(default=30.0, metadata=_env("DESK_WATCH_SECONDS"))
+    desk_url: str = field(default="", metadata=_env("DESK_URL"))
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)

@@ -107,7 +107,16 @@ def signed_in_browser(
         yield browser
 
 
-def file_request(factory: sessionmaker[Session], sender: str, commune_code: int) -> str:
+def file_request(
+    factory: sessionmaker[Session],
+    sender: str,
+    commune_code: int,
+    *,
+    description: str = "Hết gạo.",
+    level: str = NORMAL,
+    phone: str | None = None,
+    at: datetime = START,
+) -> str:
     """A help request from ``sender`` (``telegram:1``) in a commune; its code."""
     channel, _, external_id = sender.partition(":")
     with factory() as session:
@@ -119,14 +128,14 @@ def file_request(factory: sessionmaker[Session], sender: str, commune_code: int)
             client_key=f"form-{sender}",
             request=requests.draft(
                 needs=["food"],
-                description="Hết gạo.",
+                description=description,
                 commune_code=commune_code,
-                address_detail=None,
+                address_detail="Số 5 ngõ 12" if phone else None,
                 people_count=1,
-                phone=None,
-                consent=False,
+                phone=phone,
+                consent=phone is not None,
             ),
-            level=Urgency(NORMAL),
-            at=START,
+            level=Urgency(level),
+            at=at,
         )
         return filed.request.code

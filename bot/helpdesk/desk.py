@@ -1,8 +1,10 @@
 """The hotline desk's work on requests: who may see which, the queue, a request and its
 transcript, claiming and assigning, notes, replies and status changes told to the person.
 
-Every function takes the acting ``StaffUser`` and refuses, with ``NotAllowed`` (the web's 403),
-what ``in_scope`` does not grant. Who holds a request changes only by conditional updates
+Every function takes the acting ``StaffUser`` row (read in the caller's session, so an account
+deactivated a moment ago is refused) and refuses, with ``NotAllowed`` (the web's 403), what
+``in_scope`` does not grant — and ``in_scope`` asks ``staff.may``, the desk's one permission
+table. Who holds a request changes only by conditional updates
 (``… WHERE assignee_id IS NULL``), so two operators claiming at once cannot both win. What the
 person is told goes into the message log as the gateway's replies do — queued for the outbox
 on the channel account they filed from (the web chat's stored as sent: its page fetches them)
@@ -25,6 +27,7 @@ from bot.clock import utcnow
 from bot.helpdesk import requests
 from bot.helpdesk.requests import InvalidRequest
 from bot.helpdesk.sla import DEFAULT, Sla, Targets, sla
+from bot.helpdesk.staff import ALL, ASSIGN, PERMISSIONS, VIEW_REQUEST, WORK_REQUEST, Staff, may
 from bot.storage import conversations as log
 from bot.storage import helpdesk as store
 from bot.storage.helpdesk import (
@@ -38,7 +41,7 @@ from bot.storage.helpdesk import (
     RequestEvent,
     RequestNeed,
 )
-from bot.storage.staff import ADMIN, OPERATOR, SUPERVISOR, AuditEntry, StaffUser
+from bot.storage.staff import OPERATOR, SUPERVISOR, AuditEntry, StaffArea, StaffUser
 from connectors.zalo_oa.outbound import ZaloOAChannel
 
 logger = logging.getLogger(__name__)
@@ -53,12 +56,11 @@ TRANSCRIPT_MAX = 200
 WEBCHAT = "webchat"
 # Channels that refuse a normal message some time after the person last wrote (channels.md).
 REPLY_WINDOWS = {ZaloOAChannel.name: ZaloOAChannel.reply_window}
-PROVINCE_WIDE = (SUPERVISOR, ADMIN)
-ASSIGNABLE = (OPERATOR, SUPERVISOR)
 
 # Assignee filters besides a staff id.
 ME = "me"
 NOBODY = "nobody"
+SOMEONE = "someone"  # held by anyone
 
 # Why a person cannot be written to now.
 UNREACHABLE = "unreachable"  # blocked the bot, unfollowed the OA, deactivated
@@ -90,14 +92,20 @@ class CannotReach(Exception):
         self.phone = phone
 
 
-def in_scope(user: StaffUser, commune_code: int) -> bool:
-    """Whether ``user`` works the requests of this commune: an operator those of their
-    communes, supervisors and admins the whole province, inspectors none."""
-    if not user.active:
-        return False
-    if user.role in PROVINCE_WIDE:
-        return True
-    return user.role == OPERATOR and commune_code in user.communes
+def in_scope(user: StaffUser, commune_code: int, action: str = VIEW_REQUEST) -> bool:
+    """Whether ``user`` may do ``action`` to the requests of this commune: ``staff.may`` on an
+    active account (an operator their communes, a supervisor the province, an inspector or an
+    admin none — an admin holds the accounts' keys, not citizens' data)."""
+    return user.active and may(Staff.of(user), action, commune_code)
+
+
+def _may_anywhere(user: StaffUser, action: str) -> bool:
+    return user.active and may(Staff.of(user), action)
+
+
+def _province_wide(user: StaffUser) -> bool:
+    """Whether the user sees every commune's requests (not only those of their own)."""
+    return PERMISSIONS.get(user.role, {}).get(VIEW_REQUEST) == ALL
 
 
 # -- the queue ------------------------------------------------------------------------------
@@ -127,6 +135,7 @@ class QueueRow:
     status: str
     assignee: str | None  # display name
     sla: Sla
+    answered: bool = False  # the person had a first answer (the first-response clock stopped)
 
 
 @dataclass(frozen=True)
@@ -161,7 +170,7 @@ def queue(
     """
     now = now or utcnow()
     _check(filters)
-    if user.role not in (OPERATOR, *PROVINCE_WIDE) or not user.active:
+    if not _may_anywhere(user, VIEW_REQUEST):
         raise NotAllowed(f"{user.username} ({user.role}) has no request queue")
     if filters.commune is not None and not in_scope(user, filters.commune):
         raise NotAllowed(f"{user.username} does not work commune {filters.commune}")
@@ -204,10 +213,47 @@ def queue(
             sla=sla(
                 _Clocks(r.urgency, r.clock_start, r.first_response_at, r.closed_at), now, targets
             ),
+            answered=r.first_response_at is not None,
         )
         for r in listed
     ]
     return QueuePage(rows, page, pages, total, {s: counts.get(s, 0) for s in STATUSES})
+
+
+def newer(
+    session: Session,
+    user: StaffUser,
+    filters: QueueFilter,
+    since: datetime,
+    now: datetime | None = None,
+) -> int:
+    """How many requests the queue with ``filters`` would list that were filed after
+    ``since``: what the queue page's script polls for ("N new requests")."""
+    now = now or utcnow()
+    _check(filters)
+    if not _may_anywhere(user, VIEW_REQUEST):
+        raise NotAllowed(f"{user.username} ({user.role}) has no request queue")
+    if filters.commune is not None and not in_scope(user, filters.commune):
+        raise NotAllowed(f"{user.username} does not work commune {filters.commune}")
+    query = _scoped(select(func.count()).select_from(HelpRequest), user, filters, now)
+    query = query.where(_status_in(filters.statuses), HelpRequest.created_at > since)
+    return int(session.scalar(query) or 0)
+
+
+def assignable(session: Session, commune_code: int) -> list[StaffUser]:
+    """Who a supervisor may give a request of this commune to: active operators of the
+    commune and supervisors, by display name."""
+    of_commune = select(StaffArea.staff_id).where(StaffArea.commune_code == commune_code)
+    query = (
+        select(StaffUser)
+        .where(
+            StaffUser.active,
+            (StaffUser.role == SUPERVISOR)
+            | ((StaffUser.role == OPERATOR) & StaffUser.id.in_(of_commune)),
+        )
+        .order_by(StaffUser.display_name, StaffUser.id)
+    )
+    return [u for u in session.scalars(query) if in_scope(u, commune_code, WORK_REQUEST)]
 
 
 def _status_in(statuses: tuple[str, ...]) -> Any:
@@ -227,15 +273,15 @@ def _check(filters: QueueFilter) -> None:
         raise InvalidRequest("urgency", f"one of {', '.join(URGENCIES)}")
     if filters.older_than_hours is not None and not 0 <= filters.older_than_hours <= 24 * 3650:
         raise InvalidRequest("age", "a number of hours, 0 or more")
-    if isinstance(filters.assignee, str) and filters.assignee not in (ME, NOBODY):
-        raise InvalidRequest("assignee", f"{ME}, {NOBODY} or a staff id")
+    if isinstance(filters.assignee, str) and filters.assignee not in (ME, NOBODY, SOMEONE):
+        raise InvalidRequest("assignee", f"{ME}, {NOBODY}, {SOMEONE} or a staff id")
 
 
 def _scoped[*Ts](
     query: Select[*Ts], user: StaffUser, filters: QueueFilter, now: datetime
 ) -> Select[*Ts]:
     """``query`` narrowed to the user's communes and every filter but the status."""
-    if user.role == OPERATOR:
+    if not _province_wide(user):
         query = query.where(HelpRequest.commune_code.in_(sorted(user.communes)))
     if filters.commune is not None:
         query = query.where(HelpRequest.commune_code == filters.commune)
@@ -249,6 +295,8 @@ def _scoped[*Ts](
         query = query.where(HelpRequest.created_at < cutoff)
     if filters.assignee == NOBODY:
         query = query.where(HelpRequest.assignee_id.is_(None))
+    elif filters.assignee == SOMEONE:
+        query = query.where(HelpRequest.assignee_id.is_not(None))
     elif filters.assignee is not None:
         staff_id = user.id if filters.assignee == ME else filters.assignee
         query = query.where(HelpRequest.assignee_id == staff_id)
@@ -353,9 +401,7 @@ def claim(session: Session, user: StaffUser, code: str, now: datetime | None = N
     Claiming again what one holds changes nothing. A closed request: Conflict.
     """
     now = now or utcnow()
-    row = _request(session, user, code)
-    if user.role not in ASSIGNABLE:
-        raise NotAllowed(f"{user.username} ({user.role}) does not take requests")
+    row = _request(session, user, code, WORK_REQUEST)
     unheld = HelpRequest.assignee_id.is_(None)
     started = _conditional(
         session,
@@ -396,11 +442,9 @@ def assign(
     """A supervisor gives the request to ``staff_id``, who must work its commune. The status
     stays: work starts when the assignee takes it up."""
     now = now or utcnow()
-    row = _request(session, supervisor, code)
-    if supervisor.role not in PROVINCE_WIDE:
-        raise NotAllowed(f"{supervisor.username} ({supervisor.role}) does not assign")
+    row = _request(session, supervisor, code, ASSIGN)
     target = session.get(StaffUser, staff_id)
-    if target is None or target.role not in ASSIGNABLE or not in_scope(target, row.commune_code):
+    if target is None or not in_scope(target, row.commune_code, WORK_REQUEST):
         raise InvalidRequest("staff_id", f"nobody who works commune {row.commune_code}")
     if not _conditional(
         session,
@@ -420,9 +464,9 @@ def assign(
 def release(session: Session, user: StaffUser, code: str, now: datetime | None = None) -> None:
     """Give the request back to the queue: its holder, or a supervisor for anyone."""
     now = now or utcnow()
-    row = _request(session, user, code)
+    row = _request(session, user, code, WORK_REQUEST)
     condition: Any = HelpRequest.assignee_id.is_not(None)
-    if user.role not in PROVINCE_WIDE:
+    if not in_scope(user, row.commune_code, ASSIGN):
         condition = HelpRequest.assignee_id == user.id
     if not _conditional(session, row.id, condition, assignee_id=None, updated_at=now):
         session.rollback()
@@ -453,7 +497,7 @@ def add_note(
 ) -> RequestEvent:
     """An internal note: kept with the request, never shown to the person."""
     now = now or utcnow()
-    row = _request(session, user, code)
+    row = _request(session, user, code, WORK_REQUEST)
     words = _text(text, MAX_NOTE)
     event = _event(session, row, store.NOTE, now, actor=user, text=words)
     _audit(session, user, "note", row, now)
@@ -471,7 +515,7 @@ def reply(
     take it now: nothing is stored, and the desk shows the phone instead.
     """
     now = now or utcnow()
-    row = _request(session, user, code)
+    row = _request(session, user, code, WORK_REQUEST)
     words = _text(text, MAX_REPLY)
     account = session.get(log.ChannelAccount, row.account_id)
     assert account is not None  # a foreign key
@@ -513,9 +557,7 @@ def set_status(
     closing needs a reason, a stale version raises Conflict) and tell the person, in the same
     transaction: a lost update stores neither."""
     now = now or utcnow()
-    row = _request(session, user, code)
-    if user.role not in ASSIGNABLE and user.role != ADMIN:
-        raise NotAllowed(f"{user.username} ({user.role}) does not change requests")
+    row = _request(session, user, code, WORK_REQUEST)
     if reason is not None and reason.strip():
         reason = _text(reason, MAX_NOTE)  # the empty one: change_status names it
     reopened = not row.is_open and to in OPEN_STATUSES
@@ -590,16 +632,18 @@ def _text(text: str, limit: int) -> str:
 # -- shared ----------------------------------------------------------------------------------
 
 
-def _request(session: Session, user: StaffUser, code: str) -> HelpRequest:
-    """The request, if the user may act on it: NotAllowed (before looking it up for someone
-    with no requests at all), LookupError for an unknown code."""
-    if user.role not in (OPERATOR, *PROVINCE_WIDE) or not user.active:
-        raise NotAllowed(f"{user.username} ({user.role}) works no requests")
+def _request(
+    session: Session, user: StaffUser, code: str, action: str = VIEW_REQUEST
+) -> HelpRequest:
+    """The request, if the user may do ``action`` to it: NotAllowed (before looking it up for
+    someone who may do it nowhere), LookupError for an unknown code."""
+    if not _may_anywhere(user, action):
+        raise NotAllowed(f"{user.username} ({user.role}) may not {action}")
     row = store.by_code(session=session, code=code)
     if row is None:
         raise LookupError(code)
-    if not in_scope(user, row.commune_code):
-        raise NotAllowed(f"{user.username} does not work commune {row.commune_code}")
+    if not in_scope(user, row.commune_code, action):
+        raise NotAllowed(f"{user.username} may not {action} in commune {row.commune_code}")
     return row
 
 
@@ -665,9 +709,11 @@ __all__ = [
     "StatusChanged",
     "add_note",
     "assign",
+    "assignable",
     "claim",
     "detail",
     "in_scope",
+    "newer",
     "queue",
     "release",
     "reply",

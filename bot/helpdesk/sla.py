@@ -108,6 +108,8 @@ class Overdue:
     clock: str  # FIRST_RESPONSE (no answer yet) or RESOLUTION
     due: datetime
     assignee_id: int | None
+    request_id: int
+    clock_start: datetime  # where the late clock counts from: an escalation is once per clock
 
 
 def overdue(
@@ -151,4 +153,13 @@ def overdue(
 
 
 def _overdue(row: HelpRequest, clock: str, due: datetime) -> Overdue:
-    return Overdue(row.code, row.commune_code, row.urgency, clock, due, row.assignee_id)
+    return Overdue(
+        row.code,
+        row.commune_code,
+        row.urgency,
+        clock,
+        due,
+        row.assignee_id,
+        row.id,
+        row.clock_start,
+    )

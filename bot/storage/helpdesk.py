@@ -66,6 +66,12 @@ MESSAGE = "message"  # staff wrote to the person (shown to them)
 NOTE = "note"  # an internal note (never shown to the person)
 EVENT_KINDS = (CREATED, STATUS, LINKED, URGENCY_RAISED, MESSAGE, NOTE)
 
+# What the desk's watcher raised about a request, each once per clock (``RequestAlert``).
+ALERT_EMERGENCY = "emergency"  # a new emergency request: its commune's staff told on Telegram
+ALERT_FIRST_RESPONSE = "first_response"  # no first answer in time: escalated to supervisors
+ALERT_RESOLUTION = "resolution"  # not closed in time: escalated to supervisors
+ALERT_KINDS = (ALERT_EMERGENCY, ALERT_FIRST_RESPONSE, ALERT_RESOLUTION)
+
 CODE_PREFIX = "HT"
 
 
@@ -218,6 +224,27 @@ class RequestEvent(Base):
     text: Mapped[str | None] = mapped_column(Text)  # the reason, the message, the note
     actor: Mapped[str | None] = mapped_column(String(80))  # staff login; None for the system
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RequestAlert(Base):
+    """An alert or escalation raised for a request. The unique key makes it once per request
+    and clock: a second watcher, or the same one after a restart, finds the row and stays
+    quiet. ``clock_start`` is the SLA clock it belongs to (a reopened request can be late
+    again); for an emergency alert, the filing time."""
+
+    __tablename__ = "help_request_alerts"
+    __table_args__ = (
+        UniqueConstraint("request_id", "kind", "clock_start"),
+        CheckConstraint(_among("kind", ALERT_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    clock_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was raised
+    sent_to: Mapped[list[str]] = mapped_column(JSON, default=list)  # usernames told on Telegram
+    failed: Mapped[list[str]] = mapped_column(JSON, default=list)  # the sends that failed
 
 
 class CounterRow(Base):

@@ -17,7 +17,13 @@ from bot.storage.content import (
     SupportScheme,
 )
 from bot.storage.conversations import ChannelAccount, Message, Person
-from bot.storage.helpdesk import HelpRequest, RequestCounter, RequestEvent, RequestNeed
+from bot.storage.helpdesk import (
+    HelpRequest,
+    RequestAlert,
+    RequestCounter,
+    RequestEvent,
+    RequestNeed,
+)
 from bot.storage.questions import AskedQuestion
 from bot.storage.reports import FalseInfoReport, ReportCounter
 from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
@@ -38,6 +44,7 @@ __all__ = [
     "Message",
     "Person",
     "ReportCounter",
+    "RequestAlert",
     "RequestCounter",
     "RequestEvent",
     "RequestNeed",

@@ -29,6 +29,7 @@ from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
 from bot.web import desk, webhooks
 from bot.web import webchat as webchat_api
+from bot.web.desk import workers as desk_workers
 from bot.web.security import SecurityHeaders
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def create_app(
             asyncio.create_task(outbox.run()),
             asyncio.create_task(_retry_loop(gateway, cfg.retry_interval)),
             asyncio.create_task(_retention_loop(session_factory, cfg, now)),
+            *desk_workers.start(session_factory, cfg, channels, now),
         ]
         try:
             yield

@@ -53,7 +53,7 @@ SCOPE = [
     (OPERATOR, [OTHER_COMMUNE], COMMUNE, False),
     (OPERATOR, [], COMMUNE, False),
     (SUPERVISOR, [], COMMUNE, True),
-    (ADMIN, [], COMMUNE, True),
+    (ADMIN, [], COMMUNE, False),  # staff.may: admins keep accounts, not citizens' data
     (INSPECTOR, [COMMUNE], COMMUNE, False),
 ]
 

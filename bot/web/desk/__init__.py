@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import moment
 from bot.helpdesk.staff import Policy
 from bot.settings import Settings
-from bot.web.desk import accounts, admin
+from bot.web.desk import accounts, admin, requests
 from bot.web.desk.auth import (
     LOGIN_PATH,
+    BadRequest,
     CsrfFailed,
     Desk,
     Forbidden,
@@ -43,6 +44,7 @@ MESSAGES = {
     CsrfFailed: "csrf",
     TooLarge: "too_large",
     NotFound: "not_found",
+    BadRequest: "bad_request",
 }
 
 
@@ -57,12 +59,15 @@ def install(
     """Mount the desk on ``app``."""
     templates = Jinja2Templates(directory=TEMPLATES)
     templates.env.filters["vietnam_time"] = moment
+    templates.env.filters["ago"] = requests.ago
+    templates.env.filters["due_in"] = requests.due_in
     app.state.desk = Desk(
         sessions=sessions, policy=Policy.from_settings(cfg), templates=templates, now=now
     )
     router = APIRouter(prefix="/desk", dependencies=[Depends(csrf_protect)])
     accounts.add_routes(router, cfg=cfg, clock=clock)
     admin.add_routes(router, province=cfg.province)
+    requests.add_routes(router, cfg=cfg)
     app.include_router(router)
     app.add_exception_handler(Refusal, _refused)  # type: ignore[arg-type]
 
@@ -72,7 +77,9 @@ def wants_html(request: Request) -> bool:
 
 
 async def _refused(request: Request, exc: Refusal) -> Response:
-    logger.info("desk %s %s refused: %s", request.method, request.url.path, type(exc).__name__)
+    logger.info(
+        "desk %s %s refused: %s %s", request.method, request.url.path, type(exc).__name__, exc
+    )
     if isinstance(exc, LoginRequired):
         if wants_html(request):
             return RedirectResponse(LOGIN_PATH, status_code=303)

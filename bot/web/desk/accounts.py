@@ -13,6 +13,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot import places
 from bot.helpdesk import staff as accounts
+from bot.helpdesk import watch
+from bot.helpdesk.sla import Targets
 from bot.settings import Settings
 from bot.web.desk.auth import (
     COOKIE,
@@ -144,14 +146,23 @@ def add_routes(
         response.delete_cookie(COOKIE, path=PATH)
         return response
 
+    targets = Targets.from_settings(cfg)
+
     @router.get("", include_in_schema=False)
     async def home(request: Request, staff: SignedStaff) -> Response:
         desk = desk_of(request)
+        overdue: list[watch.Late] = []
+        overdue_total = 0
         with desk.sessions() as session:
             open_count = accounts.open_requests(session=session, staff=staff)
+            if accounts.may(staff, accounts.ASSIGN):  # escalations go to the supervisors
+                overdue, overdue_total = watch.overdue_list(session, desk.now(), targets)
         return desk.page(
             request,
             "desk/home.html",
+            now=desk.now(),
+            overdue=overdue,
+            overdue_total=overdue_total,
             open_count=open_count,
             province_wide=accounts.may(staff, accounts.ASSIGN),
             communes=commune_names(staff.communes),

@@ -61,6 +61,12 @@ class CsrfFailed(Refusal):
     status = 403
 
 
+class BadRequest(Refusal):
+    """An address no page of the desk makes (a hand-edited filter): nothing was changed."""
+
+    status = 400
+
+
 class TooLarge(Refusal):
     """A form larger than any of the desk's."""
 
