@@ -69,8 +69,12 @@ def test_a_rumour_reported_then_the_person_asks_to_be_forgotten(
     assert done.startswith(opening("utter_forget_me_done")), done
 
     with sessions(stack.database_url)() as session:
-        mine = session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == me))
-        theirs = session.scalar(select(ChannelAccount).where(ChannelAccount.external_id == other))
+        mine = session.get(ChannelAccount, my_account)
+        theirs = session.scalar(
+            select(ChannelAccount)
+            .join(Message, Message.account_id == ChannelAccount.id)
+            .where(Message.text == "số đường dây nóng")
+        )
         assert mine is not None and theirs is not None
         person = session.get(Person, mine.person_id)
         assert person is not None and person.forget_asked_at is not None
