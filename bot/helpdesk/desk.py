@@ -479,7 +479,9 @@ def reply(
     if problem is not None:
         logger.info("desk reply to %s not queued: %s", code, problem)
         raise CannotReach(code, problem, row.phone)
-    message = _queue(session, account, wording.system("desk_reply").format(code=code, text=words))
+    message = queue_message(
+        session, account, wording.system("desk_reply").format(code=code, text=words)
+    )
     message.created_at = now
     message.data = {**message.data, "desk": {"request": code, "staff": user.username}}
     _event(session, row, store.MESSAGE, now, actor=user, text=words)
@@ -556,12 +558,12 @@ def _tell(session: Session, row: HelpRequest, template: str, now: datetime) -> N
     if reach_problem(account, now) is not None:
         logger.info("%s: the person cannot be told now (%s)", row.code, reach_problem(account, now))
         return
-    message = _queue(session, account, template.format(code=row.code))
+    message = queue_message(session, account, template.format(code=row.code))
     message.created_at = now
     message.data = {**message.data, "desk": {"request": row.code}}
 
 
-def _queue(session: Session, account: log.ChannelAccount, text: str) -> log.Message:
+def queue_message(session: Session, account: log.ChannelAccount, text: str) -> log.Message:
     """An outbound message as the gateway stores replies: queued for the outbox, or, on the
     web chat, stored as sent (its page fetches it)."""
     message = log.Message(
@@ -669,6 +671,7 @@ __all__ = [
     "detail",
     "in_scope",
     "queue",
+    "queue_message",
     "release",
     "reply",
     "set_status",

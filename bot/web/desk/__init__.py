@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import moment
 from bot.helpdesk.staff import Policy
 from bot.settings import Settings
-from bot.web.desk import accounts, admin
+from bot.web.desk import accounts, admin, false_info, stats
 from bot.web.desk.auth import (
     LOGIN_PATH,
     CsrfFailed,
@@ -63,6 +63,8 @@ def install(
     router = APIRouter(prefix="/desk", dependencies=[Depends(csrf_protect)])
     accounts.add_routes(router, cfg=cfg, clock=clock)
     admin.add_routes(router, province=cfg.province)
+    false_info.add_routes(router)
+    stats.add_routes(router, cfg=cfg)
     app.include_router(router)
     app.add_exception_handler(Refusal, _refused)  # type: ignore[arg-type]
 
