@@ -76,7 +76,7 @@ def stacked(series: Series) -> StackedBars:
     baseline = HEIGHT - BOTTOM
     bars: list[Bar] = []
     for i, day in enumerate(series.days):
-        y = baseline
+        y = float(baseline)
         for key in series.keys:
             value = series.at(day, key)
             if value:

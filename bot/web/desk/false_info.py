@@ -76,7 +76,7 @@ def add_routes(router: APIRouter) -> None:
             rows=rows[:PAGE_SIZE],
             more=len(rows) > PAGE_SIZE,
             page=number,
-            status=status,
+            shown=status,
             filters=FILTERS,
             now=desk.now(),
         )
@@ -219,7 +219,7 @@ def _channels(session: Session, rows: list[FalseInfoReport]) -> dict[int, str]:
     """The channel each report came from, by account id (nothing about who sent it)."""
     ids = {r.account_id for r in rows}
     query = select(ChannelAccount.id, ChannelAccount.channel).where(ChannelAccount.id.in_(ids))
-    return dict(session.execute(query).tuples().all())
+    return {account_id: channel for account_id, channel in session.execute(query)}
 
 
 def _audit(
