@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 LOCKS := requirements
 
-.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench-answers: setup ## the right answer for 500 messages not trained on: right,
 
 bench-knowledge: setup ## place accuracy on the test table; action latency with 10,000 zones and 1,000 schemes
 	$(PY) -m bench.knowledge
+
+bench-desk: setup ## the desk's pages with 100,000 requests on SQLite and PostgreSQL: p50/p95
+	$(PY) -m bench.desk
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(RASA_VENV) models var

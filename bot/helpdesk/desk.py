@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from bot import text as vi
@@ -193,12 +193,13 @@ def queue(
         func.coalesce(HelpRequest.clock_started_at, HelpRequest.created_at).label("clock_start"),
         StaffUser.display_name,
     ).outerjoin(StaffUser, StaffUser.id == HelpRequest.assignee_id)
+    listed_query = _scoped(columns, user, filters, now).where(_status_in(filters.statuses))
+    communes = _communes_to_merge(user, filters)
+    if communes:
+        heads = _commune_heads(communes, filters, now, user, page * PAGE_SIZE)
+        listed_query = listed_query.where(HelpRequest.id.in_(heads))
     listed = session.execute(
-        _scoped(columns, user, filters, now)
-        .where(_status_in(filters.statuses))
-        .order_by(HelpRequest.urgency, HelpRequest.created_at, HelpRequest.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        listed_query.order_by(*QUEUE_ORDER).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     needs = _needs(session, [row[0] for row in listed])
     rows = [
@@ -256,10 +257,41 @@ def assignable(session: Session, commune_code: int) -> list[StaffUser]:
     return [u for u in session.scalars(query) if in_scope(u, commune_code, WORK_REQUEST)]
 
 
+QUEUE_ORDER = (HelpRequest.urgency, HelpRequest.created_at, HelpRequest.id)
+
+
+def _communes_to_merge(user: StaffUser, filters: QueueFilter) -> list[int]:
+    """The communes whose queues are read apart and merged: an operator's, when they have
+    several and the filter does not pick one. Read together (``commune_code IN (…)``), their
+    open requests would all be fetched and sorted — tens of thousands in a busy district —
+    where each commune's own index gives its first rows in queue order at once."""
+    if user.role != OPERATOR or filters.commune is not None or len(user.communes) < 2:
+        return []
+    return sorted(user.communes)
+
+
+def _commune_heads(
+    communes: list[int], filters: QueueFilter, now: datetime, user: StaffUser, limit: int
+) -> Any:
+    """The ids of the first ``limit`` requests of each commune's queue, in one query: the
+    page's rows are among them (each commune's part of the merged queue is its own head)."""
+    arms = [
+        _filtered(select(HelpRequest.id), user, filters, now)
+        .where(HelpRequest.commune_code == commune, _status_in(filters.statuses))
+        .order_by(*QUEUE_ORDER)
+        .limit(limit)
+        .subquery()
+        for commune in communes
+    ]
+    return union_all(*(select(arm.c.id) for arm in arms))
+
+
 def _status_in(statuses: tuple[str, ...]) -> Any:
     """``status IN ('new', 'in_progress')`` with the values written into the SQL, as the
     partial indexes' condition is: both databases then see that those indexes apply."""
-    values: Any = bindparam("statuses", list(statuses), expanding=True, literal_execute=True)
+    values: Any = bindparam(
+        "statuses", list(statuses), expanding=True, literal_execute=True, unique=True
+    )
     return HelpRequest.status.in_(values)
 
 
@@ -283,13 +315,24 @@ def _scoped[*Ts](
     """``query`` narrowed to the user's communes and every filter but the status."""
     if not _province_wide(user):
         query = query.where(HelpRequest.commune_code.in_(sorted(user.communes)))
+    return _filtered(query, user, filters, now)
+
+
+def _filtered[*Ts](
+    query: Select[*Ts], user: StaffUser, filters: QueueFilter, now: datetime
+) -> Select[*Ts]:
+    """``query`` narrowed by every filter but the status (not by the user's communes)."""
     if filters.commune is not None:
         query = query.where(HelpRequest.commune_code == filters.commune)
     if filters.urgency is not None:
         query = query.where(HelpRequest.urgency == filters.urgency)
     if filters.need is not None:
-        holding = select(RequestNeed.request_id).where(RequestNeed.need == filters.need)
-        query = query.where(HelpRequest.id.in_(holding))
+        # EXISTS, probed per row by the needs' primary key: the page stops after its rows,
+        # where ``id IN (all requests for food)`` first lists nearly half the table.
+        holding = select(RequestNeed.request_id).where(
+            RequestNeed.request_id == HelpRequest.id, RequestNeed.need == filters.need
+        )
+        query = query.where(holding.exists())
     if filters.older_than_hours is not None:
         cutoff = now - timedelta(hours=filters.older_than_hours)
         query = query.where(HelpRequest.created_at < cutoff)
@@ -523,7 +566,9 @@ def reply(
     if problem is not None:
         logger.info("desk reply to %s not queued: %s", code, problem)
         raise CannotReach(code, problem, row.phone)
-    message = _queue(session, account, wording.system("desk_reply").format(code=code, text=words))
+    message = queue_message(
+        session, account, wording.system("desk_reply").format(code=code, text=words)
+    )
     message.created_at = now
     message.data = {**message.data, "desk": {"request": code, "staff": user.username}}
     _event(session, row, store.MESSAGE, now, actor=user, text=words)
@@ -598,12 +643,12 @@ def _tell(session: Session, row: HelpRequest, template: str, now: datetime) -> N
     if reach_problem(account, now) is not None:
         logger.info("%s: the person cannot be told now (%s)", row.code, reach_problem(account, now))
         return
-    message = _queue(session, account, template.format(code=row.code))
+    message = queue_message(session, account, template.format(code=row.code))
     message.created_at = now
     message.data = {**message.data, "desk": {"request": row.code}}
 
 
-def _queue(session: Session, account: log.ChannelAccount, text: str) -> log.Message:
+def queue_message(session: Session, account: log.ChannelAccount, text: str) -> log.Message:
     """An outbound message as the gateway stores replies: queued for the outbox, or, on the
     web chat, stored as sent (its page fetches it)."""
     message = log.Message(
@@ -715,6 +760,7 @@ __all__ = [
     "in_scope",
     "newer",
     "queue",
+    "queue_message",
     "release",
     "reply",
     "set_status",

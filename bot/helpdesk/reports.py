@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import text as vi
 from bot import wording
 from bot.clock import VIETNAM, utcnow
+from bot.helpdesk import desk
 from bot.storage.conversations import ChannelAccount
 from bot.storage.helpdesk import next_code
 from bot.storage.reports import (
@@ -235,6 +236,8 @@ def take(
     row = _current(session, code, version)
     if row.status != NEW:
         raise Conflict(row, "already taken or closed")
+    if row.same_as_id is not None:
+        raise Conflict(row, "part of another report's group: take that one")
     row.status, row.inspector_id, row.updated_at = CHECKING, inspector_id, at or utcnow()
     session.commit()
     return row
@@ -256,22 +259,14 @@ def publish(
     Returns how many people were told."""
     if verdict not in VERDICTS:
         raise InvalidReport("verdict", f"one of {', '.join(VERDICTS)}")
-    explained = vi.storable(vi.clean(text))
-    if not vi.has_words(explained) or len(explained) > MAX_VERDICT:
-        raise InvalidReport("verdict_text", f"1 to {MAX_VERDICT} characters")
+    explained = _explained(text)
     row = _current(session, code, version)
     if row.status not in OPEN_STATUSES:
         raise Conflict(row, "already closed")
     if row.same_as_id is not None:
         raise Conflict(row, "part of another report's group: publish on that one")
     now = at or utcnow()
-    members = list(
-        session.scalars(
-            select(FalseInfoReport).where(
-                FalseInfoReport.same_as_id == row.id, FalseInfoReport.status.in_(OPEN_STATUSES)
-            )
-        )
-    )
+    members = _open_members(session, row)
     told: set[int] = set()
     for report in (row, *members):
         report.status, report.verdict, report.verdict_text = PUBLISHED, verdict, explained
@@ -291,13 +286,68 @@ def dismiss(
     inspector_id: int | None,
     at: datetime | None = None,
 ) -> FalseInfoReport:
-    """Not a checkable claim (spam, a question): closed without telling anyone; commit."""
+    """Not a checkable claim (spam, a question): closed without telling anyone, with the open
+    reports grouped under it (they are the same claim); commit."""
     row = _current(session, code, version)
     if row.status not in OPEN_STATUSES:
         raise Conflict(row, "already closed")
-    row.status, row.inspector_id, row.updated_at = DISMISSED, inspector_id, at or utcnow()
+    if row.same_as_id is not None:
+        raise Conflict(row, "part of another report's group: dismiss that one")
+    now = at or utcnow()
+    for report in (row, *_open_members(session, row)):
+        report.status, report.inspector_id, report.updated_at = DISMISSED, inspector_id, now
     session.commit()
     return row
+
+
+def group(*, session: Session, head: FalseInfoReport) -> list[FalseInfoReport]:
+    """The reports grouped under ``head``, oldest first (whatever their status)."""
+    query = select(FalseInfoReport).where(FalseInfoReport.same_as_id == head.id)
+    return list(session.scalars(query.order_by(FalseInfoReport.id)))
+
+
+def _open_members(session: Session, head: FalseInfoReport) -> list[FalseInfoReport]:
+    return list(
+        session.scalars(
+            select(FalseInfoReport).where(
+                FalseInfoReport.same_as_id == head.id, FalseInfoReport.status.in_(OPEN_STATUSES)
+            )
+        )
+    )
+
+
+def channel_teller(now: datetime) -> Tell:
+    """A ``Tell`` for ``publish``: the message queued for the outbox on the reporter's channel
+    account, as the desk's replies are — or, when the channel cannot take it now (blocked,
+    the Zalo OA window closed), nothing queued and a log line."""
+
+    def tell(session: Session, account_id: int, text: str) -> None:
+        account = session.get(ChannelAccount, account_id)
+        assert account is not None  # a foreign key
+        problem = desk.reach_problem(account, now)
+        if problem is not None:
+            log.info("verdict to account %d not queued: %s", account_id, problem)
+            return
+        message = desk.queue_message(session, account, text)
+        message.created_at = now
+        message.data = {**message.data, "false_info": True}
+
+    return tell
+
+
+def preview(*, code: str, verdict: str, text: str) -> str:
+    """What a reporter would read if this verdict were published now (nothing is stored)."""
+    if verdict not in VERDICTS:
+        raise InvalidReport("verdict", f"one of {', '.join(VERDICTS)}")
+    explained = _explained(text)
+    return verdict_message(FalseInfoReport(code=code, verdict=verdict, verdict_text=explained))
+
+
+def _explained(text: str) -> str:
+    explained = vi.storable(vi.clean(text))
+    if not vi.has_words(explained) or len(explained) > MAX_VERDICT:
+        raise InvalidReport("verdict_text", f"1 to {MAX_VERDICT} characters")
+    return explained
 
 
 def verdict_message(report: FalseInfoReport) -> str:

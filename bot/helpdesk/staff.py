@@ -58,6 +58,7 @@ WORK_REQUEST = "work_request"  # claim, note, reply, change its status
 ASSIGN = "assign"  # give a request to someone else
 VIEW_REPORTS = "view_reports"  # statistics and SLA across the province
 HANDLE_FALSE_INFO = "handle_false_info"  # false-information reports and their verdicts
+VIEW_FALSE_INFO = "view_false_info"  # read the false-information reports (no changes)
 MANAGE_USERS = "manage_users"  # accounts, their communes, sessions
 VIEW_AUDIT = "view_audit"  # the audit log
 ACTIONS = (
@@ -66,6 +67,7 @@ ACTIONS = (
     ASSIGN,
     VIEW_REPORTS,
     HANDLE_FALSE_INFO,
+    VIEW_FALSE_INFO,
     MANAGE_USERS,
     VIEW_AUDIT,
 )
@@ -77,8 +79,16 @@ ACTIONS = (
 OWN, ALL = "own", "all"
 PERMISSIONS: dict[str, dict[str, str]] = {
     OPERATOR: {VIEW_REQUEST: OWN, WORK_REQUEST: OWN},
-    SUPERVISOR: {VIEW_REQUEST: ALL, WORK_REQUEST: ALL, ASSIGN: ALL, VIEW_REPORTS: ALL},
-    INSPECTOR: {HANDLE_FALSE_INFO: ALL},
+    # Supervisors read the inspectors' queue (rumours drive the calls they plan for) but do
+    # not publish verdicts: that stays with those who check the facts.
+    SUPERVISOR: {
+        VIEW_REQUEST: ALL,
+        WORK_REQUEST: ALL,
+        ASSIGN: ALL,
+        VIEW_REPORTS: ALL,
+        VIEW_FALSE_INFO: ALL,
+    },
+    INSPECTOR: {HANDLE_FALSE_INFO: ALL, VIEW_FALSE_INFO: ALL},
     ADMIN: {MANAGE_USERS: ALL, VIEW_AUDIT: ALL},
 }
 

@@ -100,6 +100,8 @@ class HelpRequest(Base):
         Index("ix_help_requests_status_urgency_created", "status", "urgency", "created_at"),
         Index("ix_help_requests_person_id_id", "person_id", "id"),
         Index("ix_help_requests_commune_status", "commune_code", "status"),
+        # The queue's counts per status under a commune + urgency filter read only this index.
+        Index("ix_help_requests_commune_urgency_status", "commune_code", "urgency", "status"),
         # The desk's queue reads open requests most urgent, then oldest first (the urgency
         # names sort that way): these walk the open ones in that order, for the province and
         # for an operator's communes, without sorting the closed ones (most of the table).

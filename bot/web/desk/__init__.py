@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import moment
 from bot.helpdesk.staff import Policy
 from bot.settings import Settings
-from bot.web.desk import accounts, admin, requests
+from bot.web.desk import accounts, admin, false_info, requests, stats
 from bot.web.desk.auth import (
     LOGIN_PATH,
     BadRequest,
@@ -68,6 +68,8 @@ def install(
     accounts.add_routes(router, cfg=cfg, clock=clock)
     admin.add_routes(router, province=cfg.province)
     requests.add_routes(router, cfg=cfg)
+    false_info.add_routes(router)
+    stats.add_routes(router, cfg=cfg)
     app.include_router(router)
     app.add_exception_handler(Refusal, _refused)  # type: ignore[arg-type]
 

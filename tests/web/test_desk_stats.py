@@ -1,0 +1,107 @@
+"""The supervisors' reports page and its CSV over real HTTP: who reaches them, the charts as
+inline SVG with their numbers in tables, the export Excel reads (UTF-8 with a BOM), no
+personal field in it, and a bad window refused."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR
+from bot.web.app import create_app
+from testkit.fakes.server import serve
+from tests.desk_rig import (
+    KY_LUA,
+    TAM_THANH,
+    Clock,
+    add_staff,
+    desk_settings,
+    file_request,
+    signed_in_browser,
+)
+
+DATABASES = ("sqlite", "postgresql")
+HTML = {"accept": "text/html"}
+
+
+@pytest.fixture
+def desk(database_url: str, session_factory: sessionmaker[Session]) -> Iterator[str]:
+    """The app with an account of each role and three requests filed today (two in Kỳ Lừa)."""
+    add_staff(session_factory, "op1", OPERATOR, [KY_LUA])
+    add_staff(session_factory, "sup", SUPERVISOR)
+    add_staff(session_factory, "ins", INSPECTOR)
+    add_staff(session_factory, "adm", ADMIN)
+    file_request(session_factory, "telegram:1", KY_LUA)
+    file_request(session_factory, "telegram:2", KY_LUA)
+    file_request(session_factory, "zalo_oa:3", TAM_THANH)
+    with serve(create_app(desk_settings(database_url), now=Clock())) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def browser_as(url: str, username: str | None) -> Iterator[httpx.Client]:
+    if username is None:
+        with httpx.Client(base_url=url, timeout=10, headers=HTML) as anonymous:
+            yield anonymous
+    else:
+        with signed_in_browser(url, username) as signed:
+            yield signed
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [(None, 303), ("op1", 403), ("ins", 403), ("adm", 403), ("sup", 200)],
+)
+def test_only_supervisors_reach_the_reports(desk: str, username: str | None, expected: int) -> None:
+    with browser_as(desk, username) as browser:
+        got = (browser.get("/desk/stats").status_code, browser.get("/desk/stats.csv").status_code)
+    assert got == (expected, expected)
+
+
+def test_the_page_draws_its_charts_and_repeats_the_numbers(desk: str) -> None:
+    with signed_in_browser(desk, "sup") as browser:
+        page = browser.get("/desk/stats?days=30")
+    assert page.status_code == 200
+    charts = re.findall(r'<svg class="chart"[^>]*role="img"[^>]*aria-label="([^"]+)"', page.text)
+    assert len(charts) == 4 and "theo nhu cầu, 30 ngày" in charts[0]
+    assert page.text.count("<title>") >= 4
+    bars = [int(v) for v in re.findall(r'<rect [^>]*data-key="food" data-value="(\d+)"', page.text)]
+    assert bars == [3]  # one day, three requests for food
+    commune_bars = re.findall(r'data-key="(\d+)" data-value="(\d+)"', page.text)
+    assert sorted(commune_bars) == [(str(TAM_THANH), "1"), (str(KY_LUA), "2")]
+    assert re.search(r"Lương thực, thực phẩm</th><td[^>]*>3</td>", page.text)
+    assert re.search(r"Kỳ Lừa</th><td[^>]*>2</td>", page.text)
+    assert "<script" not in page.text
+
+
+def test_the_csv_opens_in_excel_with_counts_only(desk: str) -> None:
+    with signed_in_browser(desk, "sup") as browser:
+        answer = browser.get("/desk/stats.csv?days=14")
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    raw = answer.content
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    header, lines = rows[0], rows[1:]
+    assert header[:5] == ["Ngày", "Mã xã/phường", "Xã/phường", "Mức độ", "Số yêu cầu"]
+    by_commune = {line[1]: line for line in lines}
+    assert set(by_commune) == {str(KY_LUA), str(TAM_THANH)}
+    assert by_commune[str(KY_LUA)][3:6] == ["Bình thường", "2", "2"]  # two, both for food
+    assert "Kỳ Lừa" in by_commune[str(KY_LUA)][2]
+    assert "Hết gạo" not in answer.text and "telegram" not in answer.text
+
+
+@pytest.mark.parametrize("days", ["7", "abc", "-14", "99999999999999999999"])
+def test_a_window_the_page_does_not_offer_is_refused(desk: str, days: str) -> None:
+    with signed_in_browser(desk, "sup") as browser:
+        page = browser.get(f"/desk/stats?days={days}")
+        export = browser.get(f"/desk/stats.csv?days={days}")
+    assert (page.status_code, export.status_code) == (400, 400)
+    assert "Khoảng thời gian không hợp lệ" in page.text
