@@ -108,3 +108,15 @@ def info_messages(session: Session, topics: tuple[str, ...], area: Area | None) 
         }
         for item in items
     ]
+
+
+def typed(tracker: Tracker) -> str:
+    """What the person typed; "" for a button (its payload is not an answer in words)."""
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return "" if text.lstrip().startswith("/") else text
+
+
+def pressed(tracker: Tracker, entity: str) -> str | None:
+    """The choice a pressed button sent in ``entity``, if the latest message is one."""
+    value = next(tracker.get_latest_entity_values(entity), None)
+    return str(value) if value is not None else None

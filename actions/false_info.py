@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.common import db
+from actions.common import db, pressed, typed
 from actions.guard import Guarded
 from bot import text as vi
 from bot.helpdesk import form, reports
@@ -41,14 +41,7 @@ CLAIM_WORDS = 12
 
 
 def choice_of(tracker: Tracker) -> str | None:
-    value = next(tracker.get_latest_entity_values(CHOICE), None)
-    return str(value) if value is not None else None
-
-
-def typed(tracker: Tracker) -> str:
-    """What the person typed; "" for a button."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    return "" if text.lstrip().startswith("/") else text
+    return pressed(tracker, CHOICE)
 
 
 def button(choice: str, title: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.base import place_button
-from actions.common import PLACE_SLOT, db, settings
+from actions.common import PLACE_SLOT, db, pressed, settings, typed
 from actions.guard import INTENT, TRIAGE_SLOT, Guarded, answer_route, route_of, thresholds
 from bot.clock import moment, utcnow
 from bot.content.areas import Area, from_key, understand
@@ -75,15 +75,7 @@ MAX_PLACE_BUTTONS = 8  # communes offered as buttons for a split old district
 
 
 def choice_of(tracker: Tracker) -> str | None:
-    """The choice a pressed form button sent, if the latest message is one."""
-    value = next(tracker.get_latest_entity_values(CHOICE), None)
-    return str(value) if value is not None else None
-
-
-def typed(tracker: Tracker) -> str:
-    """What the person typed; "" for a button (its payload is not an answer in words)."""
-    text = str((tracker.latest_message or {}).get("text") or "")
-    return "" if text.lstrip().startswith("/") else text
+    return pressed(tracker, CHOICE)
 
 
 def choose(choice: str, title: str) -> dict[str, str]:
