@@ -708,18 +708,9 @@ def _event(
     text: str | None = None,
     change: tuple[str, str] | None = None,
 ) -> RequestEvent:
-    event = RequestEvent(
-        request_id=row.id,
-        at=at,
-        kind=kind,
-        from_status=change[0] if change else None,
-        to_status=change[1] if change else None,
-        text=text,
-        actor=actor.username,
-        data={},
+    return requests.add_event(
+        session, row, kind, at, text=text, actor=actor.username, change=change
     )
-    session.add(event)
-    return event
 
 
 def _audit(

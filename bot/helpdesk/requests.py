@@ -251,14 +251,14 @@ def _file(
         row.need_rows = [RequestNeed(need=n, person_id=person_id) for n in request.needs]
         session.add(row)
         session.flush()  # the open-need rule is checked here
-        _event(session, row, store.CREATED, now)
+        add_event(session, row, store.CREATED, now)
         return Filed(FILED, row)
     target = open_ones[0]
     row.status, row.linked_to_id = DUPLICATE, target.id
     row.need_rows = [RequestNeed(need=n, person_id=person_id, is_open=False) for n in request.needs]
     session.add(row)
     session.flush()
-    _event(session, row, store.CREATED, now, data={"linked_to": target.code})
+    add_event(session, row, store.CREATED, now, data={"linked_to": target.code})
     _link(session, target, row, level, now)
     return Filed(LINKED, target, repeat=row)
 
@@ -275,7 +275,7 @@ def _link(
     target.need_rows.extend(RequestNeed(need=n, person_id=target.person_id) for n in added)
     raised = rules.more_urgent(level.level, target.urgency)
     if raised:
-        _event(
+        add_event(
             session,
             target,
             store.URGENCY_RAISED,
@@ -285,7 +285,7 @@ def _link(
         target.urgency = level.level
     target.urgency_reasons = list(dict.fromkeys([*target.urgency_reasons, *level.reasons]))
     target.updated_at = now
-    _event(session, target, store.LINKED, now, text=repeat.code, data={"added_needs": added})
+    add_event(session, target, store.LINKED, now, text=repeat.code, data={"added_needs": added})
     session.flush()
 
 
@@ -320,7 +320,7 @@ def change_status(
     if to in CLOSING_STATUSES and why is None:
         raise InvalidRequest("reason", "closing a request needs a reason")
     now = at or utcnow()
-    _event(session, row, store.STATUS, now, text=why, actor=actor, change=(row.status, to))
+    add_event(session, row, store.STATUS, now, text=why, actor=actor, change=(row.status, to))
     reopened = not row.is_open and to in OPEN_STATUSES
     row.status, row.status_reason = to, why
     row.status_changed_at = row.updated_at = now
@@ -354,7 +354,7 @@ def record_message(
     row = store.by_code(session=session, code=code)
     if row is None:
         raise LookupError(code)
-    event = _event(session, row, store.MESSAGE, at or utcnow(), text=text.strip(), actor=actor)
+    event = add_event(session, row, store.MESSAGE, at or utcnow(), text=text.strip(), actor=actor)
     session.commit()
     return event
 
@@ -398,7 +398,7 @@ def _shown(session: Session, row: HelpRequest) -> HelpRequest:
     return target if target is not None else row
 
 
-def _event(
+def add_event(
     session: Session,
     row: HelpRequest,
     kind: str,
