@@ -5,11 +5,10 @@ served in-process (uvicorn, real HTTP) with a signed-in operator, supervisor and
 and each case is timed — three runs of ``BENCH_REQUESTS`` sequential requests after a warm-up;
 the table shows p50 and the min/median/max of the three runs' p95 (target p95 ≤ 150 ms).
 
-The desk's queue and request pages (/desk/requests…) land on another branch. When the app
-has them they are timed over HTTP; when it does not, the same work is timed in-process —
-``desk.queue`` / ``desk.detail`` in a fresh session and a table rendered with Jinja — and
-the JSON says ``"via": "functions"``. The help-request conversation through the webhook
-(issue 9's second target) needs the Rasa form, which is not merged yet: not measured here.
+The pages are timed over HTTP; an app without the queue pages (/desk/requests…) would have
+the same work timed in-process — ``desk.queue`` / ``desk.detail`` in a fresh session and a
+table rendered with Jinja — and the JSON says ``"via": "functions"``. The help-request
+conversation through the webhook (issue 9's second target) is not measured yet.
 """
 
 from __future__ import annotations
@@ -290,7 +289,7 @@ def main() -> int:
     print(table(results))
     print(
         "Not measured: a help-request conversation through the webhook"
-        " (the Rasa form is on another branch)."
+        " (not built yet: it needs the Rasa stack and the webhook fakes)."
     )
     RESULTS.write_text(
         json.dumps(
