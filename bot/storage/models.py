@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage.alerts import Broadcast, Delivery, Subscription
 from bot.storage.base import Base
 from bot.storage.channel_tokens import ChannelToken
 from bot.storage.content import (
@@ -34,8 +35,10 @@ __all__ = [
     "AuditEntry",
     "BankEntry",
     "Base",
+    "Broadcast",
     "ChannelAccount",
     "ChannelToken",
+    "Delivery",
     "FalseInfoReport",
     "HelpRequest",
     "Hotline",
@@ -54,6 +57,7 @@ __all__ = [
     "StaffArea",
     "StaffSession",
     "StaffUser",
+    "Subscription",
     "SupportGroup",
     "SupportScheme",
 ]

@@ -20,7 +20,8 @@ OPERATOR = "operator"  # the requests of the communes they are assigned
 SUPERVISOR = "supervisor"  # the whole province: assignment, escalations, reports
 INSPECTOR = "inspector"  # false-information reports
 ADMIN = "admin"  # users, areas, settings
-ROLES = (OPERATOR, SUPERVISOR, INSPECTOR, ADMIN)
+COMMUNICATIONS = "communications"  # alert levels and broadcasts (Sở TT&TT)
+ROLES = (OPERATOR, SUPERVISOR, INSPECTOR, ADMIN, COMMUNICATIONS)
 
 
 class StaffUser(Base):
@@ -29,14 +30,17 @@ class StaffUser(Base):
     __tablename__ = "staff_users"
     __table_args__ = (
         UniqueConstraint("username"),
-        CheckConstraint("role IN ('operator', 'supervisor', 'inspector', 'admin')", name="role"),
+        CheckConstraint(
+            "role IN ('operator', 'supervisor', 'inspector', 'admin', 'communications')",
+            name="role",
+        ),
         CheckConstraint("max_open >= 0", name="max_open"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(40))  # lower case, what they type to sign in
     display_name: Mapped[str] = mapped_column(String(80))
-    role: Mapped[str] = mapped_column(String(12))
+    role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)  # off: cannot sign in, sessions refused
     failed_logins: Mapped[int] = mapped_column(default=0)  # in a row; reset by a good sign-in
