@@ -1,0 +1,1 @@
+"""Alerts: subscriptions, level schemes, broadcasts, cadence and deliveries."""
