@@ -40,7 +40,7 @@ def matches(areas: Iterable[AreaCode]) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def recipients(areas: Iterable[AreaCode]) -> Select[tuple[int, int]]:
+def recipients(areas: Iterable[AreaCode]) -> Select[int, int]:
     """(person_id, account_id): each current subscriber once, on the account of their first
     matching subscription."""
     return (
