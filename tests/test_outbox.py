@@ -376,6 +376,34 @@ async def test_recover_settles_only_the_sends_of_dead_processes(setup: Setup) ->
     assert setup.telegram.requests == []
 
 
+def test_a_send_is_claimed_once_and_only_at_the_head_of_the_line(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The claim itself keeps the order: a later message cannot be taken while an earlier
+    one to the same person is queued or being sent, and a message is taken once."""
+    first, second = queue(session_factory, "telegram", "310", "một", "hai")
+
+    def claim(message_id: int, owner: str) -> bool:
+        with session_factory() as s:
+            message = s.get(log.Message, message_id)
+            assert message is not None
+            taken = log.claim_send(session=s, message=message, owner=owner)
+            s.commit()
+            return taken
+
+    assert claim(second, "a") is False  # "một" is still queued
+    assert claim(first, "a") is True
+    assert claim(first, "b") is False  # taken already
+    assert claim(second, "b") is False  # "một" is being sent
+    with session_factory() as s:
+        message = s.get(log.Message, first)
+        assert message is not None
+        message.status = log.SENT
+        s.commit()
+    assert claim(second, "b") is True
+    assert statuses(session_factory) == ["sent", "sending"]
+
+
 def test_two_outboxes_racing_for_one_message_send_it_once(fakes, database_url: str) -> None:
     """Two outboxes on one database, each in its own thread, event loop and engine (as two
     processes): both read the head of the line, then both try to claim it at once (the

@@ -87,6 +87,8 @@ class ZaloTokens:
         self.app_secret = app_secret
         self._lock = asyncio.Lock()
         self._unsaved: Tokens | None = None  # a new pair the store failed to save
+        # How long to wait for another process's refresh: its claim lapses before.
+        self.claim_wait = REFRESH_CLAIM + 5
 
     async def access_token(self) -> str:
         """A token valid for at least a while; refreshes first when it is about to expire."""
@@ -101,9 +103,13 @@ class ZaloTokens:
         claim)."""
         async with self._lock:
             tokens = self._current()
+            give_up = time.monotonic() + self.claim_wait
             while tokens.access_token == stale:
                 if self._unsaved is not None or self._claim(tokens.refresh_token):
                     return await self._spend(tokens.refresh_token)
+                if time.monotonic() > give_up:  # the claim should have lapsed by now
+                    logger.error("zalo token refresh: another process's claim never ended")
+                    raise TokenRefreshFailed("another process is refreshing")
                 await asyncio.sleep(CLAIM_POLL)  # another process is refreshing
                 tokens = self._current()
             return tokens

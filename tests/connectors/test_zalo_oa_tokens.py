@@ -204,15 +204,28 @@ def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(
     setup.kw["bind"].dispose()
 
 
-async def test_a_refresh_claim_left_by_a_dead_process_lapses(rig: Rig) -> None:
-    """A process that died mid-refresh left its claim: once it lapses, the next one refreshes
-    (until then it would wait for that process's pair)."""
+@pytest.mark.parametrize(
+    ("label", "claimed_for", "refreshed"),
+    [
+        ("a dead process's claim has lapsed: refresh", -1.0, True),
+        ("a live process's claim: wait for its pair, never spend the token", 60.0, False),
+    ],
+)
+async def test_a_refresh_claim_of_another_process(
+    rig: Rig, label: str, claimed_for: float, refreshed: bool
+) -> None:
     assert rig.store.load() == INITIAL  # the row exists
     with rig.store.sessions() as s:
         row = s.get(ChannelToken, "zalo_oa")
         assert row is not None
-        row.refresh_claimed_until = datetime.now(UTC) - timedelta(seconds=1)
+        row.refresh_claimed_until = datetime.now(UTC) + timedelta(seconds=claimed_for)
         s.commit()
-    fresh = await rig.tokens.refresh(stale=oa.ACCESS_TOKEN)
-    assert rig.zalo.refresh_count == 1
-    assert same(rig.store.load(), fresh)
+    rig.tokens.claim_wait = 1.0  # the live one never brings its pair here
+    if refreshed:
+        fresh = await rig.tokens.refresh(stale=oa.ACCESS_TOKEN)
+        assert same(rig.store.load(), fresh)
+    else:
+        with pytest.raises(TokenRefreshFailed):
+            await rig.tokens.refresh(stale=oa.ACCESS_TOKEN)
+        assert same(rig.store.load(), INITIAL)
+    assert rig.zalo.refresh_count == int(refreshed)
