@@ -3,12 +3,20 @@
 Every channel hands its parsed messages to the gateway. ``accept`` commits the inbound message
 (deduplicated by the channel's id, per sender) before anything slow happens, so a webhook can
 be acknowledged at once and nothing is lost. ``answer_account`` then answers that person's
-waiting messages in the order they arrived (one lock per person; different people run
-concurrently) and stores the replies: the web chat's as sent (the page fetches them), the other
-channels' as queued for the outbox. When Rasa does not answer, the message stays pending, the
-person gets one short busy notice, and ``retry_waiting`` answers it later. A message that keeps
-failing while the assistant answers other people is poisoned: after ``MAX_ANSWER_ATTEMPTS``
-such failures it is given up (``failed``, kept for staff) and the person is told once.
+waiting messages in the order they arrived and stores the replies: the web chat's as sent
+(the page fetches them), the other channels' as queued for the outbox. When Rasa does not
+answer, the message stays pending, the person gets one short busy notice, and
+``retry_waiting`` answers it later. A message that keeps failing while the assistant answers
+other people is poisoned: after ``MAX_ANSWER_ATTEMPTS`` such failures it is given up
+(``failed``, kept for staff) and the person is told once.
+
+One person's turns run one at a time, in order, even with several app processes on one
+database: each turn starts by claiming the person's oldest waiting message with one
+conditional UPDATE (``claim_turn``) that fails while another live process holds a turn of
+theirs; that process then answers the rest. A lock per person in the process saves the
+database round trips between this process's own requests; different people run concurrently.
+A process that dies mid-turn stops renewing its lease (bot.storage.leases) and its message
+is answered again by the retry pass, which every process may run.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from bot import text as vi
 from bot import wording
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage import conversations as log
+from bot.storage.leases import Lease
 from connectors.base import (
     IMAGE,
     LOCATION,
@@ -69,8 +78,11 @@ class Gateway:
         max_nlu_chars: int = 1000,
         text_limits: dict[str, int] | None = None,
         on_queued: Callable[[], None] | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.sessions = sessions
+        # The owner put on this gateway's turn claims; the app shares one per process.
+        self.lease = lease or Lease(sessions=sessions)
         self.rasa = rasa
         self.max_nlu_chars = max_nlu_chars
         self.text_limits = text_limits or {}  # channel → longest text it accepts
@@ -181,18 +193,26 @@ class Gateway:
                 self._store_replies(session, inbound, notice, system=TOO_FAST)
 
     async def answer_account(self, account_id: int) -> list[log.Message]:
-        """Answer this person's waiting messages in order; the replies made, in order."""
+        """Answer this person's waiting messages in order; the replies made, in order (none
+        when another process holds their turn: it answers the rest)."""
+        replies: list[log.Message] = []
         async with self._lock(account_id):
-            with self.sessions() as session:
-                account = session.get(log.ChannelAccount, account_id)
-                if account is None:
-                    return []
-                replies: list[log.Message] = []
-                for inbound in log.waiting_inbound(session=session, account_id=account_id):
-                    replies += await self._answer(session, inbound, account.sender_id)
+            while True:
+                self.lease.keep()
+                with self.sessions() as session:
+                    claimed = log.claim_turn(
+                        session=session,
+                        account_id=account_id,
+                        owner=self.lease.id,
+                        now=self.lease.now(),
+                    )
+                    session.commit()
+                    inbound = session.get(log.Message, claimed) if claimed else None
+                    if inbound is None:
+                        return replies
+                    replies += await self._answer(session, inbound, inbound.account.sender_id)
                     if inbound.status == log.PENDING:  # Rasa is down: the rest wait too
-                        break
-                return replies
+                        return replies
 
     async def _answer(
         self, session: Session, inbound: log.Message, sender_id: str
@@ -201,7 +221,7 @@ class Gateway:
         payload = inbound.data.get("payload")
         words = payload or vi.clean(inbound.text)
         if not payload and not vi.has_words(words):
-            inbound.status = log.IGNORED
+            inbound.status, inbound.claimed_by = log.IGNORED, None
             kind = inbound.data.get("kind")
             notice = NOTICE_BY_KIND.get(str(kind)) or ("empty" if not words else "no_words")
             replies = [OutgoingMessage(text=wording.system(notice))]
@@ -216,7 +236,11 @@ class Gateway:
         try:
             replies = await self.rasa.converse(sender_id, words)
         except RasaUnavailable as exc:
+            inbound.claimed_by = None  # the turn ends with what this transaction stores
             return self._not_answered(session, inbound, exc, answered_before)
+        # The claim goes with the answer, in one commit. A crash before keeps the claim until
+        # the lease lapses; any other failure leaves it to this process's retry pass.
+        inbound.claimed_by = None
         self._answered += 1
         self._failed_at.pop(inbound.id, None)
         inbound.status = log.ANSWERED
@@ -308,7 +332,10 @@ class Gateway:
         assistant is down). Returns how many people have nothing left waiting."""
         with self.sessions() as session:
             waiting = log.accounts_waiting(
-                session=session, received_before=datetime.now(UTC) - ORPHAN_AFTER
+                session=session,
+                received_before=datetime.now(UTC) - ORPHAN_AFTER,
+                owner=self.lease.id,
+                now=self.lease.now(),
             )
         done = failed_in_a_row = 0
         for account_id in waiting:

@@ -5,6 +5,12 @@ outcome after, so a crash in between leaves it ``uncertain`` — never sent twic
 outcome the database refuses to record, so one person's queue never stalls. Messages the
 channel certainly did not take (429, 5xx, connection refused) are retried with back-off; a
 429's retry_after pauses that chat; a person who blocked the bot is marked unreachable.
+
+Several outboxes may share one database (app processes, machines on PostgreSQL): a message
+becomes ``sending`` only by a conditional UPDATE that also requires every earlier message to
+the person to be settled, so exactly one outbox sends it, and a person's messages still go out
+one at a time, in order. Each claim carries the outbox's lease (bot.storage.leases);
+``recover`` settles only the sends of processes whose lease lapsed, so every process runs it.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
 from bot.storage import conversations as log
+from bot.storage.leases import LEASE, Lease
 from connectors.base import Button, Channel, OutgoingMessage, SendResult
 from connectors.ratelimit import RateLimiter
 
@@ -39,11 +46,15 @@ class Outbox:
         channels: dict[str, Channel],
         limiters: dict[str, RateLimiter],
         now: Callable[[], datetime] = utcnow,
+        lease: Lease | None = None,
     ) -> None:
         self.sessions = sessions
         self.channels = channels
         self.limiters = limiters
         self.now = now  # aware UTC; due times and back-off are read on it (tests move it)
+        # The owner put on this outbox's claims; the app shares one per process.
+        self.lease = lease or Lease(sessions=sessions, now=now)
+        self._recovered_at: datetime | None = None
         self._wake = asyncio.Event()
         self._busy: dict[int, asyncio.Task[None]] = {}  # account id → its delivery task
 
@@ -52,14 +63,22 @@ class Outbox:
         self._wake.set()
 
     def recover(self) -> int:
-        """Call once at start: sends a crash interrupted become uncertain."""
+        """Sends a crash interrupted (their process's lease lapsed) become uncertain; at start,
+        then every ``LEASE`` in ``run``, in every process (live processes' sends are kept)."""
+        self.lease.keep()
+        self._recovered_at = now = self.now()
         with self.sessions() as session:
-            return log.mark_interrupted_sends(session=session)
+            interrupted = log.mark_interrupted_sends(session=session, now=now)
+        if interrupted:
+            logger.warning("%s interrupted send(s) marked uncertain", interrupted)
+        return interrupted
 
     async def run(self, tick: float = 1.0) -> None:
         """Deliver forever; wakes on ``wake()`` or every ``tick`` seconds."""
         while True:
             try:
+                if self._recovered_at is None or self.now() - self._recovered_at >= LEASE:
+                    self.recover()  # a peer that died mid-send must not stall its people
                 self.start_due()
             except Exception:  # the outbox must outlive any one bad pass
                 logger.exception("outbox pass failed")
@@ -71,6 +90,7 @@ class Outbox:
         """Start a delivery task for each person with a message due; how many started."""
         if not self.channels:
             return 0
+        self.lease.keep()
         with self.sessions() as session:
             due = log.accounts_due(session=session, channels=list(self.channels), now=self.now())
         started = 0
@@ -98,6 +118,7 @@ class Outbox:
     async def _deliver(self, account_id: int) -> None:
         """Send this person's queued messages one after another, oldest first."""
         while True:
+            self.lease.keep()  # one person's long line must not outlast the lease
             with self.sessions() as session:
                 message = log.head_of_line(session=session, account_id=account_id)
                 if message is None or message.status == log.SENDING:
@@ -114,14 +135,14 @@ class Outbox:
                     account.reachable = False  # until they write again
                     message.error = "outside the channel's reply window"
                 if not account.reachable:
-                    message.status = log.FAILED
-                    message.error = message.error or "person unreachable on channel"
+                    error = message.error or "person unreachable on channel"
+                    log.fail_queued(session=session, message_id=message.id, error=error)
                     session.commit()
                     continue
                 recipient, message_id = account.external_id, message.id
                 outgoing = _outgoing(message)
-                message.status = log.SENDING
-                message.attempts += 1
+                if not log.claim_send(session=session, message=message, owner=self.lease.id):
+                    return  # another outbox sends it (and the rest of this person's line)
                 session.commit()
             limiter = self.limiters.get(channel.name)
             async with limiter.slot(recipient) if limiter else contextlib.nullcontext():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -11,12 +13,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import wording
-from bot.gateway import MAX_ANSWER_ATTEMPTS, OUTAGE_AFTER, Gateway, merge_paragraphs
+from bot.clock import utcnow
+from bot.gateway import (
+    MAX_ANSWER_ATTEMPTS,
+    ORPHAN_AFTER,
+    OUTAGE_AFTER,
+    Gateway,
+    merge_paragraphs,
+)
 from bot.rasa_client import RasaClient
 from bot.storage import conversations as log
+from bot.storage.leases import LEASE, Lease
 from connectors.base import BUTTON, Button, IncomingMessage
 from connectors.base import OutgoingMessage as M
 from testkit.fakes.rasa import FakeRasa
+from tests.two_processes import own_sessions, run_in_threads
 
 DATABASES = ("sqlite", "postgresql")  # run every test on both
 
@@ -286,3 +297,74 @@ async def test_pictures_places_and_stickers_get_their_own_answer(
 async def test_a_picture_with_a_caption_is_read(gateway, fake_rasa) -> None:
     await gateway.handle(msg("con tôi bị phát ban thế này", "m1", kind="image"))
     assert fake_rasa[0].received[0]["message"] == "con tôi bị phát ban thế này"
+
+
+def test_two_gateways_answer_one_persons_burst_in_order_and_once(
+    database_url: str, fake_rasa
+) -> None:
+    """Two app processes on one database (each a gateway with a thread, event loop and engine
+    of its own) take one person's burst, every other message each: the assistant hears each
+    message once, in the order they were stored, one at a time."""
+    fake, url = fake_rasa
+    fake.delay = 0.05
+    burst = [(i, f"tin {i}") for i in range(10)]
+    barrier = threading.Barrier(2, timeout=20)
+
+    def process(share: list[tuple[int, str]]) -> None:
+        factory = own_sessions(database_url)
+
+        async def run() -> None:
+            async with httpx.AsyncClient() as client:
+                rasa = RasaClient(url, client=client, timeout=10)
+                gateway = Gateway(sessions=factory, rasa=rasa, max_nlu_chars=1000)
+                barrier.wait()  # both ready: the burst arrives at both at once
+                await asyncio.gather(*(gateway.handle(msg(t, f"m{i}")) for i, t in share))
+
+        asyncio.run(run())
+        factory.kw["bind"].dispose()
+
+    run_in_threads(lambda: process(burst[0::2]), lambda: process(burst[1::2]))
+    stored = [text for direction, _, text in rows_of(database_url) if direction == "in"]
+    assert sorted(stored) == sorted(t for _, t in burst)
+    assert [m["message"] for m in fake.received] == stored
+    assert fake.max_in_flight == 1
+    log_rows = rows_of(database_url)
+    assert [r for r in log_rows if r[0] == "in"] == [("in", "answered", t) for t in stored]
+    assert [r for r in log_rows if r[0] == "out"] == [("out", "sent", f"echo: {t}") for t in stored]
+
+
+async def test_a_turn_a_dead_process_left_is_answered_again_a_live_ones_is_not(
+    gateway: Gateway, fake_rasa, session_factory: sessionmaker[Session]
+) -> None:
+    """Retry passes run in every process: a message claimed by a process whose lease lapsed
+    (it died mid-turn) is answered again; one a live process is answering is left to it, and
+    the person's newer messages wait behind it."""
+    fake, _ = fake_rasa
+    live = Lease(sessions=session_factory)
+    dead = Lease(sessions=session_factory, now=lambda: utcnow() - LEASE - timedelta(seconds=1))
+    live.keep()
+    dead.keep()
+    for sender, owner in (("u1", live), ("u2", dead)):
+        _, message_id = gateway.accept(msg(f"của {sender}", "m1", sender=sender))
+        with session_factory() as s:
+            message = s.get(log.Message, message_id)
+            assert message is not None
+            message.claimed_by = owner.id
+            message.created_at = utcnow() - ORPHAN_AFTER - timedelta(seconds=1)
+            s.commit()
+    assert await gateway.retry_waiting() == 1
+    assert [m["message"] for m in fake.received] == ["của u2"]
+    assert await gateway.handle(msg("tin sau", "m2", sender="u1")) == []  # behind the live turn
+    assert [m["message"] for m in fake.received] == ["của u2"]
+
+    live.end()  # that process stopped: its turn is anyone's now
+    assert await gateway.retry_waiting() == 1
+    assert [m["message"] for m in fake.received] == ["của u2", "của u1", "tin sau"]
+
+
+def rows_of(database_url: str) -> list[tuple[str, str, str]]:
+    factory = own_sessions(database_url)
+    try:
+        return rows(factory)
+    finally:
+        factory.kw["bind"].dispose()

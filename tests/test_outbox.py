@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,7 +29,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.tokens import DbTokenStore
 from bot.outbox import Outbox
 from bot.storage import conversations as log
-from bot.storage.engine import engine
+from bot.storage.leases import LEASE, Lease
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram_limits
 from connectors.telegram.outbound import TelegramChannel
@@ -34,8 +38,10 @@ from connectors.zalo_oa.tokens import Tokens, ZaloTokens
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.server import serve
+from tests.two_processes import drain_until_settled, own_sessions, run_in_threads
 
 DATABASES = ("sqlite", "postgresql")  # run every test on both
+ROOT = Path(__file__).resolve().parents[1]
 READ_TIMEOUT = 15  # as in production: a loaded machine never reaches it against a local fake
 
 
@@ -351,33 +357,70 @@ async def test_an_outcome_that_cannot_be_recorded_is_uncertain_and_logged(
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in lines)
 
 
-def test_two_outboxes_on_one_database_both_send_the_same_head_of_line(
-    fakes, database_url: str
-) -> None:
-    """Documents today's limit, not a goal: claiming a person's next message is a read (the
-    head of the line) and then a write (``sending``), not one atomic step. Two outboxes on
-    one database (two processes) that read it at the same moment both claim it, and both
-    send it. Run one outbox per database until sending is made safe across processes
-    (broadcasts); then this test must change.
+async def test_recover_settles_only_the_sends_of_dead_processes(setup: Setup) -> None:
+    """Every process runs ``recover``: a live peer's send in flight is left alone; a send of a
+    process whose lease lapsed, or one made before sends had an owner, becomes uncertain."""
+    live = Lease(sessions=setup.sessions, now=setup.clock.now)
+    dead = Lease(sessions=setup.sessions, now=lambda: setup.clock.now() - LEASE - timedelta(1))
+    live.keep()
+    dead.keep()
+    ids = [queue(setup.sessions, "telegram", str(chat), "đang gửi")[0] for chat in (401, 402, 403)]
+    with setup.sessions() as s:
+        for message_id, owner in zip(ids, (live.id, dead.id, None), strict=True):
+            message = s.get(log.Message, message_id)
+            assert message is not None
+            message.status, message.claimed_by = log.SENDING, owner
+        s.commit()
+    assert setup.outbox.recover() == 2
+    assert statuses(setup.sessions) == ["sending", "uncertain", "uncertain"]
+    assert setup.telegram.requests == []
 
-    The barrier makes the race certain: each outbox, in its own thread and event loop, holds
-    its claim until the other has read the head of the line too.
-    """
+
+def test_a_send_is_claimed_once_and_only_at_the_head_of_the_line(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The claim itself keeps the order: a later message cannot be taken while an earlier
+    one to the same person is queued or being sent, and a message is taken once."""
+    first, second = queue(session_factory, "telegram", "310", "một", "hai")
+
+    def claim(message_id: int, owner: str) -> bool:
+        with session_factory() as s:
+            message = s.get(log.Message, message_id)
+            assert message is not None
+            taken = log.claim_send(session=s, message=message, owner=owner)
+            s.commit()
+            return taken
+
+    assert claim(second, "a") is False  # "một" is still queued
+    assert claim(first, "a") is True
+    assert claim(first, "b") is False  # taken already
+    assert claim(second, "b") is False  # "một" is being sent
+    with session_factory() as s:
+        message = s.get(log.Message, first)
+        assert message is not None
+        message.status = log.SENT
+        s.commit()
+    assert claim(second, "b") is True
+    assert statuses(session_factory) == ["sent", "sending"]
+
+
+def test_two_outboxes_racing_for_one_message_send_it_once(fakes, database_url: str) -> None:
+    """Two outboxes on one database, each in its own thread, event loop and engine (as two
+    processes): both read the head of the line, then both try to claim it at once (the
+    barrier holds each one's first UPDATE of ``messages`` until the other reaches its own).
+    Exactly one claim wins, so the message is sent once."""
     telegram, tg_url, _, _ = fakes
-    [message_id] = queue(sessions_for(database_url), "telegram", "300", "một lần thôi")
+    [message_id] = queue(own_sessions(database_url), "telegram", "300", "một lần thôi")
     barrier = threading.Barrier(2, timeout=20)
 
     def deliver() -> None:
-        factory = sessions_for(database_url)
-        claimed: list[bool] = []
+        factory = own_sessions(database_url)
+        waited: list[bool] = []
 
-        @event.listens_for(factory, "before_commit")
-        def claim_together(session: Session) -> None:
-            claiming = any(
-                isinstance(o, log.Message) and o.status == log.SENDING for o in session.dirty
-            )
-            if claiming and not claimed:
-                claimed.append(True)
+        @event.listens_for(factory.kw["bind"], "before_cursor_execute")
+        def claim_together(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith("UPDATE MESSAGES") and not waited:
+                waited.append(True)
                 barrier.wait()
 
         async def once() -> None:
@@ -390,20 +433,75 @@ def test_two_outboxes_on_one_database_both_send_the_same_head_of_line(
             await outbox.drain()
 
         asyncio.run(once())
+        factory.kw["bind"].dispose()
 
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive()
-    assert [m["text"] for m in telegram.sent] == ["một lần thôi", "một lần thôi"]
-    with sessions_for(database_url)() as s:
+    run_in_threads(deliver, deliver)
+    assert [m["text"] for m in telegram.sent] == ["một lần thôi"]
+    with own_sessions(database_url)() as s:
         message = s.get(log.Message, message_id)
         assert message is not None
-        assert (message.status, message.attempts) == ("sent", 1)  # both wrote attempt 1
+        assert (message.status, message.attempts) == ("sent", 1)
 
 
-def sessions_for(database_url: str) -> sessionmaker[Session]:
-    """A session factory of its own (events on it stay in one test)."""
-    return sessionmaker(engine(database_url), expire_on_commit=False)
+def test_two_outboxes_deliver_every_message_once_and_in_order(fakes, database_url: str) -> None:
+    """Two outboxes draining one database at once: each message arrives exactly once, and each
+    person's in order. (Their Telegram pacing is per process, so the fake may answer 429 to a
+    chat the other outbox just wrote to: a retry, never a loss or a repeat.)"""
+    telegram, tg_url, _, _ = fakes
+    chats = {str(chat): [f"tin {chat}-{i}" for i in range(3)] for chat in range(500, 506)}
+    setup_sessions = own_sessions(database_url)
+    for chat, texts in chats.items():
+        queue(setup_sessions, "telegram", chat, *texts)
+
+    def deliver() -> None:
+        factory = own_sessions(database_url)
+        outbox = Outbox(
+            sessions=factory,
+            channels={"telegram": TelegramChannel(telegram_bot(tg_url))},
+            limiters={"telegram": telegram_limiter()},
+        )
+        asyncio.run(drain_until_settled(outbox))
+        factory.kw["bind"].dispose()
+
+    run_in_threads(deliver, deliver)
+    for chat, texts in chats.items():
+        assert [m["text"] for m in telegram.sent if m["chat_id"] == int(chat)] == texts
+    assert set(statuses(setup_sessions)) == {"sent"}
+
+
+@pytest.mark.slow
+def test_two_outbox_processes_send_each_message_once_in_order(
+    fakes, database_url: str, tmp_path: Path
+) -> None:
+    """Two real processes, each with its outbox, drain one database together (PostgreSQL:
+    processes on several machines; SQLite: several app processes on one): every message
+    arrives once, each person's in order, and both processes took part."""
+    telegram, tg_url, _, _ = fakes
+    chats = {str(chat): [f"tin {chat}-{i}" for i in range(3)] for chat in range(600, 610)}
+    setup_sessions = own_sessions(database_url)
+    for chat, texts in chats.items():
+        queue(setup_sessions, "telegram", chat, *texts)
+    go = tmp_path / "go"
+    readies = [tmp_path / f"ready-{n}" for n in range(2)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "tests.outbox_process", database_url, tg_url]
+    workers = [
+        subprocess.Popen([*command, str(ready), str(go)], cwd=ROOT, env=env) for ready in readies
+    ]
+    try:
+        give_up = time.monotonic() + 30
+        while not all(r.exists() for r in readies) and time.monotonic() < give_up:
+            assert all(w.poll() is None for w in workers), "a worker stopped before starting"
+            time.sleep(0.02)
+        go.touch()
+        assert [w.wait(timeout=50) for w in workers] == [0, 0]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for chat, texts in chats.items():
+        assert [m["text"] for m in telegram.sent if m["chat_id"] == int(chat)] == texts
+    with setup_sessions() as s:
+        senders = s.scalars(select(log.Message.claimed_by).where(log.Message.status == log.SENT))
+        assert len(set(senders)) == 2  # each process sent some
+    setup_sessions.kw["bind"].dispose()

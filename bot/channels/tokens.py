@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,7 +11,9 @@ from connectors.zalo_oa.tokens import Tokens
 
 
 class DbTokenStore:
-    """A ``TokenStore`` in the database, seeded once from the settings' initial tokens."""
+    """A ``TokenStore`` in the database, seeded once from the settings' initial tokens; its
+    refresh claim is a conditional UPDATE of the row, so processes sharing the database
+    spend the single-use refresh token once."""
 
     def __init__(
         self, *, sessions: sessionmaker[Session], channel: str, initial: Tokens | None
@@ -32,6 +34,23 @@ class DbTokenStore:
     def save(self, tokens: Tokens) -> None:
         with self.sessions() as session:
             self._write(session, tokens)
+
+    def claim_refresh(self, refresh_token: str, seconds: float) -> bool:
+        with self.sessions() as session:
+            now = datetime.now(UTC)
+            return channel_tokens.claim_refresh(
+                session=session,
+                channel=self.channel,
+                refresh_token=refresh_token,
+                now=now,
+                until=now + timedelta(seconds=seconds),
+            )
+
+    def release_refresh(self, refresh_token: str) -> None:
+        with self.sessions() as session:
+            channel_tokens.release_refresh(
+                session=session, channel=self.channel, refresh_token=refresh_token
+            )
 
     def _write(self, session: Session, tokens: Tokens) -> None:
         channel_tokens.put(

@@ -8,18 +8,23 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     String,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     func,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column, relationship
 
 from bot.clock import utcnow
+from bot.storage import leases
 from bot.storage.base import Base, UTCDateTime
 
 # Message directions.
@@ -111,6 +116,9 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     # For an outbound message, the inbound message it answers.
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    # The lease (bot.storage.leases) of the process sending it (outbound, ``sending``) or
+    # answering it (inbound, waiting): a live owner's claim is left alone by every other.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     account: Mapped[ChannelAccount] = relationship()
 
@@ -234,15 +242,24 @@ def unanswered(*, session: Session, limit: int = 100) -> list[Message]:
     return list(session.scalars(query.order_by(Message.id).limit(limit)))
 
 
-def accounts_waiting(*, session: Session, received_before: datetime, limit: int = 100) -> list[int]:
+def accounts_waiting(
+    *,
+    session: Session,
+    received_before: datetime,
+    owner: str | None = None,
+    now: datetime | None = None,
+    limit: int = 100,
+) -> list[int]:
     """Accounts with a pending message, or one received before ``received_before`` and never
-    answered (the process died after storing it), oldest first."""
+    answered (the process died after storing it), oldest first; messages another live
+    process is answering (not ``owner``'s) are left to it."""
     query = (
         select(Message.account_id)
         .where(
             Message.direction == INBOUND,
             (Message.status == PENDING)
             | ((Message.status == RECEIVED) & (Message.created_at < received_before)),
+            _claimable(owner, now or utcnow()),
         )
         .group_by(Message.account_id)
         .order_by(func.min(Message.id))
@@ -285,15 +302,94 @@ def accounts_due(
     return list(session.scalars(query))
 
 
-def mark_interrupted_sends(*, session: Session) -> int:
-    """After a crash: sends whose outcome was never recorded become uncertain (not resent)."""
-    rows = list(
-        session.scalars(
-            select(Message).where(Message.direction == OUTBOUND, Message.status == SENDING)
+def claim_send(*, session: Session, message: Message, owner: str) -> bool:
+    """Take a queued message for sending (``sending``, one more attempt), in one conditional
+    UPDATE: only if it is still queued and no earlier message to the person is queued or
+    being sent. False: another process took it (or an earlier one), so this one sends nothing.
+    The caller commits; the row lock (PostgreSQL) or the single writer (SQLite) makes the
+    check and the write one step, so of two outboxes on one database exactly one wins."""
+    earlier = aliased(Message)
+    claimed = session.execute(
+        update(Message)
+        .where(
+            Message.id == message.id,
+            Message.status == QUEUED,
+            ~exists().where(
+                earlier.account_id == message.account_id,
+                earlier.direction == OUTBOUND,
+                earlier.status.in_((QUEUED, SENDING)),
+                earlier.id < message.id,
+            ),
         )
+        .values(status=SENDING, attempts=Message.attempts + 1, claimed_by=owner)
+        .execution_options(synchronize_session=False)
     )
-    for row in rows:
-        row.status = UNCERTAIN
-        row.error = "interrupted: the process stopped before the channel answered"
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def fail_queued(*, session: Session, message_id: int, error: str) -> bool:
+    """Give up a queued message (the person cannot be reached), unless another process took
+    it meanwhile; the caller commits."""
+    failed = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == QUEUED)
+        .values(status=FAILED, error=error[:300])
+        .execution_options(synchronize_session=False)
+    )
+    return bool(failed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def claim_turn(*, session: Session, account_id: int, owner: str, now: datetime) -> int | None:
+    """Take the person's oldest waiting inbound message for answering: its id, or None when
+    none is waiting or another live process is answering it (that process then goes on to
+    the next one). The caller commits.
+
+    One conditional UPDATE, so of two processes exactly one wins: the oldest waiting message,
+    unclaimed, claimed by ``owner`` (this process retries its own), or claimed by a process
+    whose lease lapsed (it died mid-turn: the message is answered again, as an orphan is)."""
+    earlier = aliased(Message)
+    head = (
+        select(func.min(earlier.id))
+        .where(
+            earlier.account_id == account_id,
+            earlier.direction == INBOUND,
+            earlier.status.in_(WAITING),
+        )
+        .scalar_subquery()
+    )
+    claimed = session.scalar(
+        update(Message)
+        .where(Message.id == head, Message.status.in_(WAITING), _claimable(owner, now))
+        .values(claimed_by=owner)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed
+
+
+def _claimable(owner: str | None, now: datetime) -> ColumnElement[bool]:
+    """Unclaimed, claimed by ``owner``, or claimed by a process known to be dead."""
+    return (
+        Message.claimed_by.is_(None)
+        | (Message.claimed_by == owner)
+        | Message.claimed_by.in_(leases.dead(now))
+    )
+
+
+def mark_interrupted_sends(*, session: Session, now: datetime) -> int:
+    """Sends whose outcome will never be recorded become uncertain (not resent): those of a
+    process whose lease lapsed (it crashed mid-send) or made before sends had an owner.
+    Another live process's sends in flight are left alone, so every process may run this."""
+    interrupted = session.execute(
+        update(Message)
+        .where(
+            and_(Message.direction == OUTBOUND, Message.status == SENDING),
+            Message.claimed_by.is_(None) | Message.claimed_by.in_(leases.dead(now)),
+        )
+        .values(
+            status=UNCERTAIN, error="interrupted: the process stopped before the channel answered"
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
-    return len(rows)
+    return int(interrupted.rowcount)  # type: ignore[attr-defined]

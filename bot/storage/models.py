@@ -25,6 +25,7 @@ from bot.storage.helpdesk import (
     RequestEvent,
     RequestNeed,
 )
+from bot.storage.leases import ProcessLease
 from bot.storage.questions import AskedQuestion
 from bot.storage.reports import FalseInfoReport, ReportCounter
 from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
@@ -46,6 +47,7 @@ __all__ = [
     "LockdownZone",
     "Message",
     "Person",
+    "ProcessLease",
     "ReportCounter",
     "RequestAlert",
     "RequestCounter",

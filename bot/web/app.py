@@ -27,6 +27,7 @@ from bot.helpdesk import retention
 from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
+from bot.storage.leases import RENEW_EVERY, Lease
 from bot.web import desk, webhooks
 from bot.web import webchat as webchat_api
 from bot.web.desk import workers as desk_workers
@@ -44,6 +45,17 @@ async def _retry_loop(gateway: Gateway, interval: float) -> None:
             await gateway.retry_waiting()
         except Exception:  # the worker must outlive any one bad pass
             logger.exception("retry pass failed")
+
+
+async def _lease_loop(lease: Lease) -> None:
+    """Keep this process's lease alive while it runs, busy or idle: its sends and turns in
+    flight are then never taken for a dead process's by another process."""
+    while True:
+        try:
+            await asyncio.to_thread(lease.keep)
+        except Exception:  # the database is away: the next renewal tries again
+            logger.exception("lease renewal failed")
+        await asyncio.sleep(RENEW_EVERY.total_seconds())
 
 
 async def _retention_loop(
@@ -102,7 +114,14 @@ def create_app(
     templates = Jinja2Templates(directory=HERE / "templates")
     client = httpx.AsyncClient()
     channels = build_channels(cfg, client=client, sessions=session_factory)
-    outbox = Outbox(sessions=session_factory, channels=channels.senders, limiters=channels.limiters)
+    # One lease per process: the owner of its outbox's sends and its gateway's turns.
+    lease = Lease(sessions=session_factory)
+    outbox = Outbox(
+        sessions=session_factory,
+        channels=channels.senders,
+        limiters=channels.limiters,
+        lease=lease,
+    )
     rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)
     gateway = Gateway(
         sessions=session_factory,
@@ -110,12 +129,14 @@ def create_app(
         max_nlu_chars=cfg.max_message_chars,
         text_limits=channels.text_limits,
         on_queued=outbox.wake,
+        lease=lease,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        outbox.recover()
+        outbox.recover()  # renews the lease first
         workers = [
+            asyncio.create_task(_lease_loop(lease)),
             asyncio.create_task(outbox.run()),
             asyncio.create_task(_retry_loop(gateway, cfg.retry_interval)),
             asyncio.create_task(_retention_loop(session_factory, cfg, now)),
@@ -129,6 +150,8 @@ def create_app(
             await asyncio.gather(*workers, return_exceptions=True)
             await outbox.drain()
             await client.aclose()
+            with contextlib.suppress(Exception):  # else it lapses after LEASE
+                lease.end()
 
     app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders, embed_origins=cfg.embed_origins)

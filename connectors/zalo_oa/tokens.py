@@ -10,11 +10,17 @@ between that answer and the save (``expires_in`` is read defensively). If the sa
 fails, the pair is kept in memory, so this process goes on working, and saved again at the next
 use. An answer without a pair (refused, 5xx, not JSON, no answer) leaves the stored pair as it
 was and raises ``TokenRefreshFailed``. Tokens never reach the log.
+
+Processes sharing one store (app processes, broadcast workers) refresh one at a time: a
+process first claims the stored refresh token in the store (``claim_refresh``); one that
+cannot waits for the claimant's new pair and uses it. A claim lapses after
+``REFRESH_CLAIM`` seconds, so a process that died mid-refresh does not block the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -26,6 +32,8 @@ import httpx
 REFRESH_MARGIN = 3600  # seconds before expiry at which we refresh
 DEFAULT_LIFETIME = 90_000  # seconds (25 h), when the answer does not say
 MAX_LIFETIME = 90 * 24 * 3600  # a longer ``expires_in`` is not believed (refresh tokens: 3 months)
+REFRESH_CLAIM = 60.0  # seconds a refresh may take (the request's timeout is 30 s)
+CLAIM_POLL = 0.2  # seconds between looks for a peer's new pair
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +46,21 @@ class Tokens:
 
 
 class TokenStore(Protocol):
-    """Where tokens live between restarts; ``save`` must be durable when it returns."""
+    """Where tokens live between restarts; ``save`` must be durable when it returns, and
+    ends the refresh claim."""
 
     def load(self) -> Tokens | None: ...
 
     def save(self, tokens: Tokens) -> None: ...
+
+    def claim_refresh(self, refresh_token: str, seconds: float) -> bool:
+        """Take the right to spend ``refresh_token`` for ``seconds``; False when it is not
+        the stored one any more or another process holds an unlapsed claim."""
+        ...
+
+    def release_refresh(self, refresh_token: str) -> None:
+        """End a claim whose refresh failed."""
+        ...
 
 
 class TokenRefreshFailed(RuntimeError):
@@ -69,6 +87,8 @@ class ZaloTokens:
         self.app_secret = app_secret
         self._lock = asyncio.Lock()
         self._unsaved: Tokens | None = None  # a new pair the store failed to save
+        # How long to wait for another process's refresh: its claim lapses before.
+        self.claim_wait = REFRESH_CLAIM + 5
 
     async def access_token(self) -> str:
         """A token valid for at least a while; refreshes first when it is about to expire."""
@@ -78,23 +98,49 @@ class ZaloTokens:
         return tokens.access_token
 
     async def refresh(self, *, stale: str) -> Tokens:
-        """Exchange the refresh token, unless someone already replaced the ``stale`` token."""
+        """Exchange the refresh token, unless someone already replaced the ``stale`` token
+        (this process while we waited for the lock, or another one while we waited for its
+        claim)."""
         async with self._lock:
             tokens = self._current()
-            if tokens.access_token != stale:
-                return tokens  # refreshed while we waited for the lock
-            body = await self._exchange(tokens.refresh_token)
+            give_up = time.monotonic() + self.claim_wait
+            while tokens.access_token == stale:
+                if self._unsaved is not None or self._claim(tokens.refresh_token):
+                    return await self._spend(tokens.refresh_token)
+                if time.monotonic() > give_up:  # the claim should have lapsed by now
+                    logger.error("zalo token refresh: another process's claim never ended")
+                    raise TokenRefreshFailed("another process is refreshing")
+                await asyncio.sleep(CLAIM_POLL)  # another process is refreshing
+                tokens = self._current()
+            return tokens
+
+    def _claim(self, refresh_token: str) -> bool:
+        try:
+            return self.store.claim_refresh(refresh_token, REFRESH_CLAIM)
+        except Exception as exc:  # the database: no refresh now, the message waits
+            logger.error("zalo token refresh not claimed: %s", type(exc).__name__)
+            raise TokenRefreshFailed("token store unreadable") from None
+
+    async def _spend(self, refresh_token: str) -> Tokens:
+        """Exchange the claimed refresh token and save the new pair (which ends the claim);
+        a failure ends the claim, so the next try need not wait for it to lapse."""
+        try:
+            body = await self._exchange(refresh_token)
             access, refresh = body.get("access_token"), body.get("refresh_token")
             if not (access and refresh and isinstance(access, str) and isinstance(refresh, str)):
                 reason = body.get("error_name") or body.get("error") or "no tokens in the answer"
                 logger.error("zalo token refresh refused: %s", str(reason)[:200])
                 raise TokenRefreshFailed(str(reason)[:200])
-            # The old refresh token is spent: save first; only what cannot fail runs before.
-            fresh = Tokens(access, refresh, time.time() + lifetime(body.get("expires_in")))
-            self._unsaved = fresh
-            self._save_unsaved()
-            logger.info("zalo access token refreshed")
-            return fresh
+        except TokenRefreshFailed:
+            with contextlib.suppress(Exception):  # it lapses anyway
+                self.store.release_refresh(refresh_token)
+            raise
+        # The old refresh token is spent: save first; only what cannot fail runs before.
+        fresh = Tokens(access, refresh, time.time() + lifetime(body.get("expires_in")))
+        self._unsaved = fresh
+        self._save_unsaved()
+        logger.info("zalo access token refreshed")
+        return fresh
 
     async def _exchange(self, refresh_token: str) -> dict[str, Any]:
         """Zalo's answer as a dict; TokenRefreshFailed when there is none to read (the stored

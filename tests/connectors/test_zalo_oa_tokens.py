@@ -3,21 +3,27 @@ can fail, odd ``expires_in`` values are survived, and failed refreshes keep the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.tokens import DbTokenStore
+from bot.storage.channel_tokens import ChannelToken
 from connectors.zalo_oa.tokens import DEFAULT_LIFETIME, TokenRefreshFailed, Tokens, ZaloTokens
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.server import free_port, serve
+from tests.two_processes import own_sessions, run_in_threads
 
 DATABASES = ("sqlite", "postgresql")  # run every test on both
 INITIAL = Tokens(oa.ACCESS_TOKEN, oa.REFRESH_TOKEN, time.time() + 3600)
@@ -155,3 +161,71 @@ async def test_a_failed_save_keeps_the_new_pair_in_memory_and_saves_it_again(
     assert await rig.tokens.access_token() == fresh.access_token
     assert rig.zalo.refresh_count == 1
     assert same(rig.store.load(), fresh)
+
+
+def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(
+    fake, database_url: str
+) -> None:
+    """Two processes (a thread, event loop, engine and HTTP client each) find the token stale
+    at the same moment: the barrier lets neither go on before both have read the stored pair.
+    One refreshes; the other waits for its pair instead of spending the used refresh token."""
+    zalo, url = fake
+    setup = own_sessions(database_url)
+    DbTokenStore(sessions=setup, channel="zalo_oa", initial=None).save(INITIAL)
+    barrier = threading.Barrier(2, timeout=20)
+    results: list[Tokens] = []
+
+    def process() -> None:
+        factory = own_sessions(database_url)
+        read: list[bool] = []
+
+        @event.listens_for(factory.kw["bind"], "after_cursor_execute")
+        def read_together(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+            if "FROM channel_tokens" in statement and not read:
+                read.append(True)
+                barrier.wait()
+
+        async def run() -> None:
+            async with httpx.AsyncClient() as client:
+                store = DbTokenStore(sessions=factory, channel="zalo_oa", initial=None)
+                tokens = tokens_for(client, store, url)
+                results.append(await tokens.refresh(stale=INITIAL.access_token))
+
+        asyncio.run(run())
+        factory.kw["bind"].dispose()
+
+    run_in_threads(process, process)
+    assert zalo.refresh_count == 1
+    stored = DbTokenStore(sessions=setup, channel="zalo_oa", initial=None).load()
+    assert stored is not None and stored.refresh_token == zalo.refresh_token
+    assert [(t.access_token, t.refresh_token) for t in results] == [
+        (stored.access_token, stored.refresh_token)
+    ] * 2
+    setup.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("label", "claimed_for", "refreshed"),
+    [
+        ("a dead process's claim has lapsed: refresh", -1.0, True),
+        ("a live process's claim: wait for its pair, never spend the token", 60.0, False),
+    ],
+)
+async def test_a_refresh_claim_of_another_process(
+    rig: Rig, label: str, claimed_for: float, refreshed: bool
+) -> None:
+    assert rig.store.load() == INITIAL  # the row exists
+    with rig.store.sessions() as s:
+        row = s.get(ChannelToken, "zalo_oa")
+        assert row is not None
+        row.refresh_claimed_until = datetime.now(UTC) + timedelta(seconds=claimed_for)
+        s.commit()
+    rig.tokens.claim_wait = 1.0  # the live one never brings its pair here
+    if refreshed:
+        fresh = await rig.tokens.refresh(stale=oa.ACCESS_TOKEN)
+        assert same(rig.store.load(), fresh)
+    else:
+        with pytest.raises(TokenRefreshFailed):
+            await rig.tokens.refresh(stale=oa.ACCESS_TOKEN)
+        assert same(rig.store.load(), INITIAL)
+    assert rig.zalo.refresh_count == int(refreshed)
