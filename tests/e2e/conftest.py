@@ -28,6 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 RASA_TOKEN = "e2e-rasa-api-token"  # Rasa's HTTP API (/model/parse…) needs it
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n`` every test here runs in one worker: one stack (Rasa takes a minute
+    and a few GiB to start), not one per worker."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("stack"))
+
+
 @dataclass(frozen=True)
 class RunningStack:
     app_url: str
