@@ -3,7 +3,7 @@
 Several processes on one database: a message is sent or answered under the lease of the
 process that claimed it, and one process at a time spends the Zalo OA refresh token.
 
-Revision ID: 0015
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-01 03:05:00.000000
 """
@@ -16,8 +16,7 @@ from alembic import op
 import bot.storage.base
 
 
-revision = '0015'
-# merge: revises 0014
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
