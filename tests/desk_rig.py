@@ -100,7 +100,7 @@ def signed_in_browser(
     base_url: str, username: str, password: str = PASSWORD
 ) -> Iterator[httpx.Client]:
     """A new browser, signed in as ``username``, for the block."""
-    with httpx.Client(base_url=base_url, timeout=10, headers={"accept": "text/html"}) as browser:
+    with httpx.Client(base_url=base_url, timeout=60, headers={"accept": "text/html"}) as browser:
         answer = sign_in(browser, username, password)
         assert answer.status_code == 303, answer.text
         assert COOKIE in browser.cookies
