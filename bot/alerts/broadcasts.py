@@ -140,14 +140,16 @@ def check_area(area: AreaCode) -> None:
         raise refuse("areas", "area_unknown", key=area.key)
 
 
-def _hotlines(session: Session, area: Area, at: datetime) -> str:
+def hotline_text(session: Session, area: Area, at: datetime) -> str:
+    """The area's hotlines in one line, its own first (a few: nobody reads a long list)."""
     rows = store.hotlines(session=session, area=area, at=at)
     rows = sorted(rows, key=lambda r: r.province_code is None)  # the area's own first
     items = [templates.say("hotline_item", name=r.name, number=r.number) for r in rows]
     return "; ".join(items[:HOTLINES_SHOWN]) or templates.say("no_hotline")
 
 
-def _zones(session: Session, area: Area, at: datetime) -> str:
+def zones_text(session: Session, area: Area, at: datetime) -> str:
+    """The lockdown zones active in the area at ``at``, in one line."""
     found = store.zones(session=session, area=area, at=at, limit=ZONES_SHOWN)
     kinds = dict(_zone_kinds())
     names = [
@@ -182,8 +184,8 @@ def values(session: Session, broadcast: Broadcast, now: datetime) -> dict[str, s
     none = templates.say("none")
     out = {name: none for name in PLACEHOLDERS}
     out["khu_vuc"] = ", ".join(area_name(code) for code in codes)
-    out["duong_day_nong"] = _hotlines(session, first, now)
-    out["vung_phong_toa"] = _zones(session, first, now)
+    out["duong_day_nong"] = hotline_text(session, first, now)
+    out["vung_phong_toa"] = zones_text(session, first, now)
     row = _level_row(session, broadcast, first, now)
     if row is not None:
         name, meaning = schemes.describe(session=session, row=row)
