@@ -28,6 +28,7 @@ from bot.storage.helpdesk import (
 from bot.storage.leases import ProcessLease
 from bot.storage.questions import AskedQuestion
 from bot.storage.reports import FalseInfoReport, ReportCounter
+from bot.storage.schemes import DigestSlot, LevelHead, LevelScheme, SchemeLevel
 from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
 
 __all__ = [
@@ -40,10 +41,13 @@ __all__ = [
     "ChannelAccount",
     "ChannelToken",
     "Delivery",
+    "DigestSlot",
     "FalseInfoReport",
     "HelpRequest",
     "Hotline",
     "InfoItem",
+    "LevelHead",
+    "LevelScheme",
     "LockdownZone",
     "Message",
     "Person",
@@ -54,6 +58,7 @@ __all__ = [
     "RequestEvent",
     "RequestNeed",
     "SchemeGroup",
+    "SchemeLevel",
     "Situation",
     "Source",
     "StaffArea",
