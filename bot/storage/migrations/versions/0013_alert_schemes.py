@@ -3,8 +3,8 @@
 The alert levels lose their foreign key to the situations: a level belongs to a scheme
 (``scheme``, the seed plan's situations for every existing row) and is checked in code.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 02:30:19.680945
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 import bot.storage.base
 
 
-revision = '0012'
-down_revision = '0011'  # merge: revises 0011 (alerts is the first part after it)
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
