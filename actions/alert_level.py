@@ -8,19 +8,21 @@ from sqlalchemy.orm import Session
 from actions.base import PlaceAction
 from actions.common import Message, cite, settings
 from bot import places, wording
+from bot.alerts import schemes
 from bot.clock import day, utcnow
 from bot.content import store
 from bot.content.areas import Area, province_area
 from bot.content.store import UnitLevel
 
 
-def _values(row: UnitLevel) -> dict[str, object]:
+def _values(session: Session, row: UnitLevel) -> dict[str, object]:
     assert row.level is not None
     level = row.level
+    name, meaning = schemes.describe(session=session, row=level)  # in the row's own scheme
     return {
         "level": level.level,
-        "level_name": level.situation.name,
-        "meaning": level.situation.meaning,
+        "level_name": name,
+        "meaning": meaning,
         "since": day(level.valid_from),
         "decision": level.decision,
         "source": cite(level.source),
@@ -56,7 +58,7 @@ class ActionTellAlertLevel(PlaceAction):
                 if row.level is None:
                     lines.append({"response": "utter_alert_level_unit_none", "unit": unit})
                 else:
-                    values = _values(row)
+                    values = _values(session, row)
                     lines.append({"response": "utter_alert_level_unit", "unit": unit, **values})
             return [*lines, *messages]
         row = rows[0]
@@ -71,5 +73,10 @@ class ActionTellAlertLevel(PlaceAction):
                 *messages,
             ]
         response = "utter_alert_level_current" if row.own else "utter_alert_level_inherited"
-        head = {"response": response, "place": name, "parent": _parent(row), **_values(row)}
+        head = {
+            "response": response,
+            "place": name,
+            "parent": _parent(row),
+            **_values(session, row),
+        }
         return [head, *messages]

@@ -14,6 +14,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # Channels whose sending pace can be tuned: <CHANNEL>_PER_SECOND, <CHANNEL>_CHAT_INTERVAL.
 PACED_CHANNELS = ("telegram", "zalo_oa", "zalo_bot")
+# The level scheme of the seed plan (Lạng Sơn, 2020): its five situations and their cadence.
+SEED_SCHEME = "tinh-huong-2020"
 
 
 class SettingsError(ValueError):
@@ -139,6 +141,13 @@ class Settings:
     desk_autoassign_seconds: float = field(default=60.0, metadata=_env("DESK_AUTOASSIGN_SECONDS"))
     desk_watch_seconds: float = field(default=30.0, metadata=_env("DESK_WATCH_SECONDS"))
     desk_url: str = field(default="", metadata=_env("DESK_URL"))
+    # Alerts: the level scheme in force (a key of the content's alert_schemes), and whether the
+    # author of an urgent announcement (a real-time level) may approve it alone — four eyes
+    # otherwise, also for urgent ones, unless the province decides speed matters more.
+    alert_scheme: str = field(default=SEED_SCHEME, metadata=_env("ALERT_SCHEME"))
+    alert_self_approve_urgent: bool = field(
+        default=False, metadata=_env("ALERT_SELF_APPROVE_URGENT")
+    )
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)
@@ -191,6 +200,12 @@ def _read(name: str, raw: str, kind: Any) -> Any:
             return float(raw)
         except ValueError:
             raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if kind in (bool, "bool"):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
     if kind in (Path, "Path"):
         return Path(raw)
     return raw

@@ -30,6 +30,7 @@ from bot.settings import Settings
 from bot.storage.helpdesk import OPEN_STATUSES, HelpRequest
 from bot.storage.staff import (
     ADMIN,
+    COMMUNICATIONS,
     INSPECTOR,
     OPERATOR,
     ROLES,
@@ -61,6 +62,10 @@ HANDLE_FALSE_INFO = "handle_false_info"  # false-information reports and their v
 VIEW_FALSE_INFO = "view_false_info"  # read the false-information reports (no changes)
 MANAGE_USERS = "manage_users"  # accounts, their communes, sessions
 VIEW_AUDIT = "view_audit"  # the audit log
+SET_LEVEL = "set_level"  # set an area's alert level (with its decision)
+DRAFT_BROADCAST = "draft_broadcast"  # write, edit and cancel announcements
+APPROVE_BROADCAST = "approve_broadcast"  # approve someone else's announcement (four eyes)
+VIEW_BROADCASTS = "view_broadcasts"  # the broadcasts, their audience and progress
 ACTIONS = (
     VIEW_REQUEST,
     WORK_REQUEST,
@@ -70,6 +75,10 @@ ACTIONS = (
     VIEW_FALSE_INFO,
     MANAGE_USERS,
     VIEW_AUDIT,
+    SET_LEVEL,
+    DRAFT_BROADCAST,
+    APPROVE_BROADCAST,
+    VIEW_BROADCASTS,
 )
 
 # Where a role may do an action: in the communes it is assigned (OWN) or anywhere (ALL).
@@ -87,9 +96,18 @@ PERMISSIONS: dict[str, dict[str, str]] = {
         ASSIGN: ALL,
         VIEW_REPORTS: ALL,
         VIEW_FALSE_INFO: ALL,
+        VIEW_BROADCASTS: ALL,
     },
     INSPECTOR: {HANDLE_FALSE_INFO: ALL, VIEW_FALSE_INFO: ALL},
     ADMIN: {MANAGE_USERS: ALL, VIEW_AUDIT: ALL},
+    # The province's communications office (Sở TT&TT) speaks for the whole province: levels
+    # and announcements anywhere; a second officer approves what one drafted.
+    COMMUNICATIONS: {
+        SET_LEVEL: ALL,
+        DRAFT_BROADCAST: ALL,
+        APPROVE_BROADCAST: ALL,
+        VIEW_BROADCASTS: ALL,
+    },
 }
 
 

@@ -21,9 +21,10 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, foreign, mapped_column, relationship
 
 from bot.clock import utcnow
+from bot.settings import SEED_SCHEME
 from bot.storage.base import Base, UTCDateTime
 
 # Info topics.
@@ -42,6 +43,8 @@ LIFTED = "lifted"  # the lockdown was lifted on ``ends_at``
 ZONE_STATUSES = (ACTIVE, LIFTED)
 
 LEVELS = (1, 2, 3, 4, 5)  # the five situations of the province's communication plan
+# The level scheme of the seed plan (its five situations); others are data (alert_schemes).
+DEFAULT_SCHEME = SEED_SCHEME
 
 # Question-bank topics: what the long tail of questions is about (for the content team).
 BANK_TOPICS = (
@@ -240,7 +243,12 @@ class LockdownZone(_Sourced, Base):
 
 
 class AreaLevel(_Valid, Base):
-    """An area's situation level over a period, set by a decision; the rows are its history."""
+    """An area's level over a period, set by a decision; the rows are its history.
+
+    ``level`` is a level of ``scheme`` (``alert_scheme_levels``); no foreign key, because a
+    scheme's levels are replaced by a content import while the history keeps its rows: the
+    level is checked against the scheme when it is set (``bot.alerts.levels``, the importer).
+    ``situation`` is the seed plan's situation of the same number (default scheme only)."""
 
     __tablename__ = "content_alert_levels"
     __table_args__ = (
@@ -249,7 +257,12 @@ class AreaLevel(_Valid, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    level: Mapped[int] = mapped_column(ForeignKey("content_situations.level"))
+    scheme: Mapped[str] = mapped_column(String(40), default=DEFAULT_SCHEME)
+    level: Mapped[int]
     decision: Mapped[str] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(Text)
-    situation: Mapped[Situation] = relationship(lazy="joined")
+    situation: Mapped[Situation | None] = relationship(
+        primaryjoin=lambda: foreign(AreaLevel.level) == Situation.level,
+        viewonly=True,
+        lazy="joined",
+    )

@@ -27,6 +27,7 @@ from bot.storage.helpdesk import (
 )
 from bot.storage.questions import AskedQuestion
 from bot.storage.reports import FalseInfoReport, ReportCounter
+from bot.storage.schemes import DigestSlot, LevelHead, LevelScheme, SchemeLevel
 from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
 
 __all__ = [
@@ -39,10 +40,13 @@ __all__ = [
     "ChannelAccount",
     "ChannelToken",
     "Delivery",
+    "DigestSlot",
     "FalseInfoReport",
     "HelpRequest",
     "Hotline",
     "InfoItem",
+    "LevelHead",
+    "LevelScheme",
     "LockdownZone",
     "Message",
     "Person",
@@ -52,6 +56,7 @@ __all__ = [
     "RequestEvent",
     "RequestNeed",
     "SchemeGroup",
+    "SchemeLevel",
     "Situation",
     "Source",
     "StaffArea",

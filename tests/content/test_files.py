@@ -127,7 +127,7 @@ CASES = [
     ("unknown kind", "kind: giá trị phải là một trong"),
     ("typo in a field", "decison: trường này không có trong mẫu"),
     ("unknown source", 'không có tài liệu nguồn "nowhere"'),
-    ("unknown level", "level: giá trị phải là một trong"),
+    ("unknown level", "thang cấp độ không có cấp 6"),  # a level is one of its scheme's
     ("unknown group", 'không có nhóm đối tượng "astronauts"'),
     ("duplicate key", 'khóa "tt-5" bị lặp'),
     ("empty title", "title: không được để trống"),

@@ -16,12 +16,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.helpdesk import staff as accounts
 from bot.helpdesk.staff import (
     ACTIONS,
+    APPROVE_BROADCAST,
     ASSIGN,
+    DRAFT_BROADCAST,
     HANDLE_FALSE_INFO,
     LOCKED,
     MANAGE_USERS,
     OK,
+    SET_LEVEL,
     VIEW_AUDIT,
+    VIEW_BROADCASTS,
     VIEW_FALSE_INFO,
     VIEW_REPORTS,
     VIEW_REQUEST,
@@ -32,7 +36,15 @@ from bot.helpdesk.staff import (
     may,
 )
 from bot.settings import Settings
-from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR, AuditEntry, StaffUser
+from bot.storage.staff import (
+    ADMIN,
+    COMMUNICATIONS,
+    INSPECTOR,
+    OPERATOR,
+    SUPERVISOR,
+    AuditEntry,
+    StaffUser,
+)
 from tests.desk_rig import CHEAP_POLICY, KY_LUA, PASSWORD, START, TAM_THANH, add_staff
 
 DATABASES = ("sqlite", "postgresql")
@@ -300,6 +312,8 @@ OPERATOR_KY_LUA = Staff(1, "op", "Op", OPERATOR, frozenset({KY_LUA}))
 SUPERVISOR_ANY = Staff(2, "sup", "Sup", SUPERVISOR, frozenset())
 INSPECTOR_ANY = Staff(3, "ins", "Ins", INSPECTOR, frozenset({KY_LUA}))
 ADMIN_ANY = Staff(4, "adm", "Adm", ADMIN, frozenset({KY_LUA}))
+COMMS_ANY = Staff(7, "com", "Com", COMMUNICATIONS, frozenset())
+BROADCAST_ACTIONS = (SET_LEVEL, DRAFT_BROADCAST, APPROVE_BROADCAST, VIEW_BROADCASTS)
 Y, N = True, False
 # role × action → (in own commune, in another commune)
 PERMISSION_TABLE = [
@@ -335,6 +349,18 @@ PERMISSION_TABLE = [
     (ADMIN_ANY, HANDLE_FALSE_INFO, N, N),
     (ADMIN_ANY, MANAGE_USERS, Y, Y),
     (ADMIN_ANY, VIEW_AUDIT, Y, Y),
+    # Levels and broadcasts: the communications office's, province-wide; supervisors watch.
+    *[(s, a, N, N) for s in (OPERATOR_KY_LUA, INSPECTOR_ANY, ADMIN_ANY) for a in BROADCAST_ACTIONS],
+    (SUPERVISOR_ANY, SET_LEVEL, N, N),
+    (SUPERVISOR_ANY, DRAFT_BROADCAST, N, N),
+    (SUPERVISOR_ANY, APPROVE_BROADCAST, N, N),
+    (SUPERVISOR_ANY, VIEW_BROADCASTS, Y, Y),
+    *[(COMMS_ANY, a, Y, Y) for a in BROADCAST_ACTIONS],
+    *[
+        (COMMS_ANY, a, N, N)
+        for a in (VIEW_REQUEST, WORK_REQUEST, ASSIGN, VIEW_REPORTS, VIEW_FALSE_INFO)
+    ],
+    *[(COMMS_ANY, a, N, N) for a in (HANDLE_FALSE_INFO, MANAGE_USERS, VIEW_AUDIT)],
 ]
 
 
@@ -351,7 +377,8 @@ def test_permission_table(staff: Staff, action: str, own: bool, other: bool) -> 
 
 def test_the_permission_table_covers_every_role_and_action() -> None:
     covered = {(s.role, a) for s, a, _, _ in PERMISSION_TABLE}
-    assert covered == {(r, a) for r in (OPERATOR, SUPERVISOR, INSPECTOR, ADMIN) for a in ACTIONS}
+    roles = (OPERATOR, SUPERVISOR, INSPECTOR, ADMIN, COMMUNICATIONS)
+    assert covered == {(r, a) for r in roles for a in ACTIONS}
 
 
 def test_an_operator_without_communes_and_an_unknown_role_may_do_nothing() -> None:

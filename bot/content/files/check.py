@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot import text as vi
 from bot import wording
+from bot.alerts import templates
 from bot.clock import end_of, start_of
 from bot.content import areas
 from bot.content.files.problems import ContentError, describe, where
@@ -18,13 +19,16 @@ from bot.content.files.schema import (
     FORMAT_VERSION,
     SECTIONS,
     LevelIn,
+    LevelSchemeIn,
     Parsed,
     QuestionIn,
     SchemeIn,
     When,
     ZoneIn,
 )
+from bot.settings import SEED_SCHEME
 from bot.storage.content import LIFTED, Situation, Source, SupportGroup
+from bot.storage.schemes import WEEKLY, SchemeLevel
 
 NATIONAL = "toan quoc"  # the folded area name for the whole country
 
@@ -82,7 +86,29 @@ def _check_section(section: str, good: list[tuple[int, Any]], raw: list[Any]) ->
             problems.append(f"{label}: {_error('dates_inverted', start=start, until=until)}")
         if isinstance(item, ZoneIn) and item.status == LIFTED and item.ends_at is None:
             problems.append(f"{label}: {_error('lifted_without_end')}")
+        if isinstance(item, LevelSchemeIn):
+            problems += [f"{label} → {problem}" for problem in _scheme_problems(item)]
     return problems + _check_questions(good, raw)
+
+
+def _scheme_problems(scheme: LevelSchemeIn) -> list[str]:
+    """A scheme's levels: numbered once each, a cadence that adds up, templates that fill."""
+    problems: list[str] = []
+    numbers = Counter(level.level for level in scheme.levels)
+    problems += [_error("duplicate_key", key=n) for n, count in numbers.items() if count > 1]
+    named = {
+        "zone_template": scheme.zone_template,
+        "zone_lifted_template": scheme.zone_lifted_template,
+    }
+    for level in scheme.levels:
+        if (level.cadence == WEEKLY) != (level.per_week is not None):
+            problems.append(f"levels.{level.level}: {_error('scheme_per_week')}")
+        named[f"levels.{level.level}.template"] = level.template
+    for name, template in named.items():
+        found = templates.problem(template)
+        if found is not None:
+            problems.append(f"{name}: {templates.error_text(found[0], **found[1])}")
+    return problems
 
 
 def _check_questions(good: list[tuple[int, Any]], raw: list[Any]) -> list[str]:
@@ -115,8 +141,10 @@ def _check_references(parsed: Parsed, session: Session) -> list[str]:
     sources |= set(session.scalars(select(Source.key)))
     groups = {g.key for g in parsed.items.get("support_groups", [])}
     groups |= set(session.scalars(select(SupportGroup.key)))
-    levels = {s.level for s in parsed.items.get("situations", [])}
-    levels |= set(session.scalars(select(Situation.level)))
+    situations = {s.level for s in parsed.items.get("situations", [])}
+    situations |= set(session.scalars(select(Situation.level)))
+    levels = _scheme_levels(parsed, session)
+    levels.setdefault(SEED_SCHEME, situations)  # the seed plan's situations, before any scheme
     for section, items in parsed.items.items():
         for index, item in enumerate(items):
             label = where(section, index, {"key": getattr(item, "key", None)})
@@ -126,9 +154,28 @@ def _check_references(parsed: Parsed, session: Session) -> list[str]:
             for group in item.groups if isinstance(item, SchemeIn) else []:
                 if group not in groups:
                     problems.append(f"{label}: {_error('unknown_group', key=group)}")
-            if isinstance(item, LevelIn) and item.level not in levels:
+            if isinstance(item, LevelIn) and item.scheme not in levels:
+                problems.append(f"{label}: {_error('unknown_scheme', key=item.scheme)}")
+            elif isinstance(item, LevelIn) and item.level not in levels[item.scheme]:
                 problems.append(f"{label}: {_error('unknown_level', level=item.level)}")
+            if isinstance(item, LevelSchemeIn):
+                for level in item.levels:
+                    if (level.name is None or level.meaning is None) and level.level not in (
+                        situations
+                    ):
+                        problem = _error("scheme_level_unnamed", level=level.level)
+                        problems.append(f"{label} → levels.{level.level}: {problem}")
     return problems
+
+
+def _scheme_levels(parsed: Parsed, session: Session) -> dict[str, set[int]]:
+    """The levels of every scheme: the file's schemes replace the stored ones."""
+    levels: dict[str, set[int]] = {}
+    for key, number in session.execute(select(SchemeLevel.scheme_key, SchemeLevel.level)):
+        levels.setdefault(key, set()).add(number)
+    for scheme in parsed.items.get("alert_schemes", []):
+        levels[scheme.key] = {level.level for level in scheme.levels}
+    return levels
 
 
 def area_codes(text: str, *, prefer_province: str) -> tuple[int | None, int | None] | str:

@@ -24,6 +24,7 @@ from bot.storage.content import (
     SupportGroup,
     SupportScheme,
 )
+from bot.storage.schemes import LevelScheme
 
 # The order of each section's rows: as in the file they came from, where it is kept.
 ORDER_BY: dict[str, tuple[Any, ...]] = {
@@ -34,6 +35,7 @@ ORDER_BY: dict[str, tuple[Any, ...]] = {
     "hotlines": (Hotline.position, Hotline.id),
     "schemes": (SupportScheme.position, SupportScheme.id),
     "zones": (LockdownZone.id,),
+    "alert_schemes": (LevelScheme.key,),
     "alert_levels": (AreaLevel.position, AreaLevel.id),
     "questions": (BankEntry.position, BankEntry.id),
 }
@@ -64,6 +66,8 @@ def dump(*, session: Session, prefer_province: str) -> dict[str, Any]:
             return row.source.key
         if name == "groups":
             return row.group_keys
+        if name == "levels":
+            return [_level(level) for level in row.levels]
         if name in ("keywords", "questions"):
             return list(getattr(row, name))
         if span and name in span:
@@ -76,6 +80,14 @@ def dump(*, session: Session, prefer_province: str) -> dict[str, Any]:
         fields = layout(schema)
         out[section] = [{name: value(row, name, schema.span) for name in fields} for row in rows]
     return out
+
+
+def _level(level: Any) -> dict[str, Any]:
+    """A scheme's level as the file writes it (no empty optional fields)."""
+    out = {"level": level.level, "name": level.name, "meaning": level.meaning}
+    out |= {"cadence": level.cadence, "per_week": level.per_week, "urgent": level.urgent}
+    out["template"] = level.template
+    return {key: value for key, value in out.items() if value is not None}
 
 
 def to_yaml(data: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from bot.clock import end_of, start_of
 from bot.content.files.check import parse
 from bot.content.files.schema import COLUMN, SECTIONS, Item, Parsed, plain_fields
 from bot.storage.content import SchemeGroup, Source
+from bot.storage.schemes import SchemeLevel
 
 
 def load(
@@ -88,5 +89,17 @@ def _fill(
         row.groups = [g for g in row.groups if g.group_key in wanted]
         have = {g.group_key for g in row.groups}
         row.groups += [SchemeGroup(group_key=key) for key in wanted if key not in have]
+    if "levels" in fields:  # a level scheme's levels, matched by number, replaced as a whole
+        mine = {level.level: level for level in row.levels}
+        row.levels = [
+            _level(mine.get(level.level) or SchemeLevel(level=level.level), level)
+            for level in item.levels
+        ]
     if hasattr(row, "position"):
         row.position = position
+
+
+def _level(row: SchemeLevel, item: Any) -> SchemeLevel:
+    for name in ("name", "meaning", "cadence", "per_week", "urgent", "template"):
+        setattr(row, name, getattr(item, name))
+    return row

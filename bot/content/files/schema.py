@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, StringC
 from pydantic_core import CoreSchema, core_schema
 from sqlalchemy import inspect
 
+from bot.settings import SEED_SCHEME
 from bot.storage.content import (
     BANK_TOPICS,
     LEVELS,
@@ -27,6 +28,7 @@ from bot.storage.content import (
     SupportGroup,
     SupportScheme,
 )
+from bot.storage.schemes import CADENCES, MAX_LEVEL, LevelScheme
 
 FORMAT_VERSION = "1"
 
@@ -51,12 +53,14 @@ Text = Annotated[str, _text(4000)]
 # A day in Viet Nam (a start begins at 00:00, an end is the last day included), or a time.
 When = date | datetime
 Level = Annotated[int, OneOf(LEVELS)]
+SchemeLevelNumber = Annotated[int, Field(ge=1, le=MAX_LEVEL)]
+Template = Annotated[str, _text(4000)]
 
 # File fields kept in a column of another name; span fields are converted (bot.clock).
 COLUMN = {"effective_from": "valid_from", "effective_until": "valid_until"}
 # Fields stored another way than as they are: an area's codes, a source's id, group rows,
 # folded keywords.
-STORED_OTHERWISE = frozenset({"area", "source", "groups", "keywords"})
+STORED_OTHERWISE = frozenset({"area", "source", "groups", "keywords", "levels"})
 
 
 class Item(BaseModel):
@@ -188,11 +192,40 @@ class QuestionIn(_Valid):
     confirmed: bool = True
 
 
+class SchemeLevelIn(BaseModel):
+    """A level of a scheme; without ``name``/``meaning`` the situation of its number says them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    level: SchemeLevelNumber
+    name: Short | None = None
+    meaning: Text | None = None
+    cadence: Annotated[str, OneOf(CADENCES)]
+    per_week: Annotated[int, Field(ge=1, le=50)] | None = None  # with cadence: weekly
+    urgent: bool = False
+    template: Template
+
+
+class LevelSchemeIn(Item):
+    """A level scheme: its levels, their minimum cadence and announcements; zone templates."""
+
+    table = LevelScheme
+    referred = True  # the alert levels name it
+    layout = ("key", "name", "zone_template", "zone_lifted_template", "levels")
+
+    key: Annotated[str, _text(40)]
+    name: Short
+    zone_template: Template
+    zone_lifted_template: Template
+    levels: Annotated[list[SchemeLevelIn], Field(min_length=1, max_length=MAX_LEVEL)]
+
+
 class LevelIn(_Valid):
     table = AreaLevel
-    layout = ("key", "area", "level", "decision", "note", "source")
+    layout = ("key", "area", "scheme", "level", "decision", "note", "source")
 
-    level: Level
+    scheme: Annotated[str, _text(40)] = SEED_SCHEME
+    level: SchemeLevelNumber
     decision: Short
     note: Text | None = None
 
@@ -206,6 +239,7 @@ SECTIONS: dict[str, type[Item]] = {
     "hotlines": HotlineIn,
     "schemes": SchemeIn,
     "zones": ZoneIn,
+    "alert_schemes": LevelSchemeIn,
     "alert_levels": LevelIn,
     "questions": QuestionIn,
 }
