@@ -180,7 +180,11 @@ def act(
             data = {"areas": "Tam Thanh", "title": "Nước sạch", "template": "Cắt nước ngày mai."}
             return browser.post("/desk/broadcasts/new", data={"csrf": csrf, **data})
         case "edit":
-            data = {"title": "Sửa", "template": "Nội dung mới cho {khu_vuc}.", "version": str(version)}
+            data = {
+                "title": "Sửa",
+                "template": "Nội dung mới cho {khu_vuc}.",
+                "version": str(version),
+            }
             return browser.post(f"{base}/edit", data={"csrf": csrf, **data})
         case "approve" | "cancel":
             return browser.post(f"{base}/{action}", data={"csrf": csrf, "version": str(version)})
@@ -340,7 +344,9 @@ def test_a_stale_edit_is_a_conflict_that_loses_nothing(
     conflict = re.search(
         r'<div class="alert" role="alert" id="conflict">(.*?)</div>', stale.text, re.S
     )
-    assert conflict and "Lịch tiêm của Minh cho {khu_vuc}." in conflict.group(1)  # what is there now
+    assert conflict and "Lịch tiêm của Minh cho {khu_vuc}." in conflict.group(
+        1
+    )  # what is there now
     form = re.search(r'<form [^>]*id="edit-form">(.*?)</form>', stale.text, re.S)
     assert form and typed in form.group(1) and 'value="Bản của Hà"' in form.group(1)  # kept
     row = broadcast(session_factory, shown)
@@ -644,11 +650,31 @@ def test_a_one_off_for_several_areas_by_name(
 def test_plan_vs_actual_draws_and_tabulates_the_week(
     desk: Rig, session_factory: sessionmaker[Session], clock: Clock
 ) -> None:
-    seed_audience(session_factory, clock)
+    """The province is at situation 2 (at least two messages a week): two announcements this
+    week, the second failed for two people — they did not get their two."""
+    seed_audience(session_factory, clock)  # 8 people in the province this week, 7 still in
+    clock.advance(days=1)
+    for _ in range(2):
+        shown = approved(session_factory, clock, desk)
+        mark(session_factory, shown, SENT, 7 if _ == 0 else 5, sent_at=clock())
+    mark(session_factory, shown, FAILED, 2, error="Forbidden: bot was blocked by the user")
+    clock.advance(minutes=1)
     with signed_in_browser(desk.url, "sup") as browser:
         page = browser.get("/desk/broadcasts/plan")
         assert page.status_code == 200
-        assert '<svg class="chart"' in page.text and 'id="plan-table"' in page.text
+        assert "Tuần này từ thứ Hai 30/11/2026" in page.text
+        row = re.search(r'<th scope="row">Tỉnh Lạng Sơn</th>(.*?)</tr>', page.text, re.S)
+        assert row, page.text
+        cells = [
+            " ".join(unescape(c).split()) for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+        ]
+        assert cells == ["Cấp 2 — Có ca bệnh xâm nhập vào tỉnh", "2 tin/tuần", "8", "5", "62,5%"]
+        bar = re.search(
+            r'<rect [^>]*data-value="62.5"><title>Tỉnh Lạng Sơn: 62.5 %</title>', page.text
+        )
+        assert bar  # the chart draws the same number
+        last = browser.get("/desk/broadcasts/plan", params={"week": "2026-11-23"})
+        assert last.status_code == 200 and "62,5%" not in last.text
         assert (
             browser.get("/desk/broadcasts/plan", params={"week": "2020-01-06"}).status_code == 400
         )

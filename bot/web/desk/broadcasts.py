@@ -262,7 +262,7 @@ def _broadcast_page(
             may_edit=accounts.may(staff, DRAFT_BROADCAST) and row.status == DRAFT,
             may_approve=accounts.may(staff, APPROVE_BROADCAST) and row.status == DRAFT,
             own=own,
-            # ``approve`` decides; this only says beforehand what it will (ALERT_SELF_APPROVE_URGENT)
+            # ``approve`` decides; this says beforehand what it will (ALERT_SELF_APPROVE_URGENT)
             self_approval=own and row.urgent and cfg.alert_self_approve_urgent,
             unrenderable=unrenderable,
             poll_seconds=POLL_SECONDS,

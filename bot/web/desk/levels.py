@@ -139,13 +139,12 @@ def _overview(session: Session, province_code: int | None, now: datetime) -> lis
     who set each level comes from the audit log (``set_level`` writes it)."""
     if province_code is None:
         return []
-    found = session.execute(
-        select(AreaLevel.province_code, AreaLevel.commune_code)
-        .where(AreaLevel.province_code == province_code)
-        .distinct()
+    found = session.scalars(
+        select(AreaLevel.commune_code).where(AreaLevel.province_code == province_code).distinct()
     )
     codes = sorted(
-        (AreaCode(p, c) for p, c in found), key=lambda a: (a.commune_code is not None, a.key)
+        (AreaCode(province_code, c) for c in found),
+        key=lambda a: (a.commune_code is not None, area_names.name_of(a)),
     )
     shown: list[AreaLevels] = []
     for area in codes:
@@ -153,9 +152,14 @@ def _overview(session: Session, province_code: int | None, now: datetime) -> lis
         setters = _setters(session, [r.id for r in rows])
         steps = [
             Step(
-                r.id, r.level, schemes.describe(session=session, row=r)[0], r.decision,
-                r.valid_from, r.valid_until, setters.get(r.id),
-            )  # fmt: skip
+                r.id,
+                r.level,
+                schemes.describe(session=session, row=r)[0],
+                r.decision,
+                r.valid_from,
+                r.valid_until,
+                setters.get(r.id),
+            )
             for r in rows
         ]
         current = next(

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from bot.alerts import cadence
 from bot.clock import VIETNAM, start_of
 from bot.helpdesk.staff import VIEW_BROADCASTS, Staff
-from bot.web.desk import area_names, charts
+from bot.web.desk import charts
 from bot.web.desk.auth import desk_of, require
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def add_routes(router: APIRouter) -> None:
         with desk.sessions() as session:
             rows = cadence.plan_vs_actual(session=session, week_start=start_of(chosen), now=now)
         chart = charts.horizontal(
-            [(row, None if row.percent is None else round(row.percent, 1)) for row in rows],
+            [(row, row.percent) for row in rows],
             top=100.0,
         )
         return desk.page(
@@ -60,5 +60,4 @@ def add_routes(router: APIRouter) -> None:
             week=chosen,
             weeks=weeks,
             this_week=this_week,
-            area_name=area_names.name_of,
         )
