@@ -1,5 +1,5 @@
 """The ``loa`` command: run the stack, train the model, migrate the database, edit content,
-manage the desk's staff accounts."""
+manage the desk's staff accounts, set alert levels and follow broadcasts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from types import FrameType
 
 from bot import logs
 from bot import settings as settings_module
+from bot.cli.alerts import add_commands as add_alerts_commands
 from bot.cli.content import add_commands as add_content_commands
 from bot.cli.content import load_demo_if_empty
 from bot.cli.desk import add_commands as add_desk_commands
@@ -159,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     add_content_commands(commands)
     add_zalo_commands(commands)
     add_desk_commands(commands)
+    add_alerts_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
