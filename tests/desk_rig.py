@@ -13,6 +13,8 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings as settings_module
+from bot.alerts import subscriptions
+from bot.alerts.subscriptions import AreaCode
 from bot.helpdesk import requests
 from bot.helpdesk import staff as accounts
 from bot.helpdesk.urgency import Urgency
@@ -26,6 +28,7 @@ CHEAP = {"desk_argon2_time_cost": 1, "desk_argon2_memory_kib": 8, "desk_argon2_p
 CHEAP_POLICY = accounts.Policy(time_cost=1, memory_kib=8, parallelism=1)
 PASSWORD = "correct horse battery"
 KY_LUA, TAM_THANH, HUU_LUNG = 6187, 5986, 6385  # Lạng Sơn wards and a commune (2025 codes)
+LANG_SON = 20  # the province (2025 code)
 START = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -139,3 +142,23 @@ def file_request(
             at=at,
         )
         return filed.request.code
+
+
+def subscriber(
+    factory: sessionmaker[Session],
+    sender: str,
+    *areas: AreaCode,
+    last_inbound: datetime | None = START,
+    reachable: bool = True,
+    at: datetime = START,
+) -> int:
+    """A person subscribed from ``sender`` (``zalo_oa:7``) to ``areas``, who last wrote at
+    ``last_inbound`` (the Zalo OA window) and whom the channel can (not) reach; the person's id."""
+    channel, _, external_id = sender.partition(":")
+    with factory.begin() as session:
+        account = account_for(session=session, channel=channel, external_id=external_id)
+        account.last_inbound_at = last_inbound
+        account.reachable = reachable
+        session.flush()
+        subscriptions.subscribe(session=session, account_id=account.id, areas=areas, now=at)
+        return account.person_id

@@ -151,6 +151,19 @@ def test_reset_password_of_nobody(
     assert "No staff account is called 'nobody'" in capsys.readouterr().err
 
 
+def test_add_user_makes_a_communications_officer(
+    db: str, typed: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    typed += [PASSWORD, PASSWORD]
+    assert main(["desk", "add-user", "hoa", "--role", "communications", "--name", "Hòa"]) == 0
+    assert "Added hoa (communications)." in capsys.readouterr().out
+    assert sign_in(db, "hoa", PASSWORD) == accounts.OK
+    with sessions(db)() as session:
+        (user,) = accounts.list_users(session=session)
+        assert (user.role, user.display_name) == ("communications", "Hòa")
+        assert user.communes == frozenset()
+
+
 def test_demo_accounts_in_an_empty_embedded_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -162,8 +175,10 @@ def test_demo_accounts_in_an_empty_embedded_database(
     assert [(a.username, a.role, a.communes) for a in demo] == [
         ("demo-supervisor", "supervisor", ()),
         ("demo-operator", "operator", (6187, 5986)),
+        ("demo-communications", "communications", ()),  # two: a broadcast needs a second
+        ("demo-communications-2", "communications", ()),  # officer to approve it
     ]
-    assert len({a.password for a in demo}) == 2
+    assert len({a.password for a in demo}) == 4
     for account in demo:
         assert sign_in(cfg.database_url, account.username, account.password) == accounts.OK
     print_demo_accounts(cfg, demo)

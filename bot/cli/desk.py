@@ -22,7 +22,7 @@ from bot.clock import utcnow
 from bot.helpdesk import staff as accounts
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
-from bot.storage.staff import OPERATOR, ROLES, SUPERVISOR, StaffUser
+from bot.storage.staff import COMMUNICATIONS, OPERATOR, ROLES, SUPERVISOR, StaffUser
 
 CLI_ACTOR = "cli"  # the audit log's actor for changes made with this command
 # The demo's operator works two Lạng Sơn wards the demo content has zones in (Kỳ Lừa, Tam Thanh).
@@ -161,15 +161,23 @@ def _commune_name(code: int) -> str:
 
 
 def demo_staff_if_empty(cfg: settings_module.Settings) -> list[DemoAccount]:
-    """A demo supervisor and operator with random passwords, in an embedded database that has
-    no staff account at all; never when DATABASE_URL names a database (production)."""
+    """A demo supervisor, operator and two communications officers (a broadcast needs a second
+    one to approve it) with random passwords, in an embedded database that has no staff account
+    at all; never when DATABASE_URL names a database (production)."""
     if not cfg.embedded_database:
         return []
     demo = [
         DemoAccount("demo-supervisor", secrets.token_urlsafe(9), SUPERVISOR, ()),
         DemoAccount("demo-operator", secrets.token_urlsafe(9), OPERATOR, DEMO_COMMUNES),
+        DemoAccount("demo-communications", secrets.token_urlsafe(9), COMMUNICATIONS, ()),
+        DemoAccount("demo-communications-2", secrets.token_urlsafe(9), COMMUNICATIONS, ()),
     ]
-    names = {SUPERVISOR: "Giám sát viên (demo)", OPERATOR: "Tổng đài viên (demo)"}
+    names = {
+        "demo-supervisor": "Giám sát viên (demo)",
+        "demo-operator": "Tổng đài viên (demo)",
+        "demo-communications": "Cán bộ truyền thông (demo)",
+        "demo-communications-2": "Cán bộ truyền thông 2 (demo)",
+    }
     policy = accounts.Policy.from_settings(cfg)
     now = utcnow()
     with sessions(cfg.database_url).begin() as session:
@@ -180,7 +188,7 @@ def demo_staff_if_empty(cfg: settings_module.Settings) -> list[DemoAccount]:
                 session=session,
                 policy=policy,
                 username=account.username,
-                display_name=names[account.role],
+                display_name=names[account.username],
                 role=account.role,
                 password=account.password,
                 communes=account.communes,
@@ -194,4 +202,4 @@ def print_demo_accounts(cfg: settings_module.Settings, demo: list[DemoAccount]) 
     print(f"  Demo desk accounts (sign in at {cfg.app_url}/desk; passwords shown only now):")
     for account in demo:
         where = ", ".join(places.get(code).name for code in account.communes) or "whole province"
-        print(f"    {account.username:<16} {account.password:<14} {account.role}, {where}")
+        print(f"    {account.username:<22} {account.password:<14} {account.role}, {where}")

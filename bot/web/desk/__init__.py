@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import moment
 from bot.helpdesk.staff import Policy
 from bot.settings import Settings
-from bot.web.desk import accounts, admin, false_info, requests, stats
+from bot.web.desk import accounts, admin, broadcasts, false_info, levels, plan, requests, stats
 from bot.web.desk.auth import (
     LOGIN_PATH,
     BadRequest,
@@ -70,6 +70,9 @@ def install(
     requests.add_routes(router, cfg=cfg)
     false_info.add_routes(router)
     stats.add_routes(router, cfg=cfg)
+    levels.add_routes(router, cfg=cfg)
+    plan.add_routes(router)  # before broadcasts: /broadcasts/plan is not a broadcast's number
+    broadcasts.add_routes(router, cfg=cfg)
     app.include_router(router)
     app.add_exception_handler(Refusal, _refused)  # type: ignore[arg-type]
 

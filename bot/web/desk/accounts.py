@@ -15,6 +15,7 @@ from bot import places
 from bot.helpdesk import staff as accounts
 from bot.helpdesk import watch
 from bot.helpdesk.sla import Targets
+from bot.helpdesk.staff import VIEW_BROADCASTS
 from bot.settings import Settings
 from bot.web.desk.auth import (
     COOKIE,
@@ -27,6 +28,7 @@ from bot.web.desk.auth import (
     set_cookie,
     signed_in,
 )
+from bot.web.desk.broadcasts import drafts_waiting
 from bot.web.throttle import Throttle
 from bot.web.webchat import client_address
 
@@ -157,6 +159,7 @@ def add_routes(
             open_count = accounts.open_requests(session=session, staff=staff)
             if accounts.may(staff, accounts.ASSIGN):  # escalations go to the supervisors
                 overdue, overdue_total = watch.overdue_list(session, desk.now(), targets)
+            drafts = drafts_waiting(session) if accounts.may(staff, VIEW_BROADCASTS) else None
         return desk.page(
             request,
             "desk/home.html",
@@ -168,6 +171,7 @@ def add_routes(
             communes=commune_names(staff.communes),
             may_manage=accounts.may(staff, accounts.MANAGE_USERS),
             may_audit=accounts.may(staff, accounts.VIEW_AUDIT),
+            drafts_waiting=drafts,
         )
 
     @router.get("/password", include_in_schema=False)
