@@ -15,6 +15,7 @@ from actions import (  # noqa: F401
     prevention,
     privacy,
     reply,
+    subscription,
     support_scheme,
     symptoms,
 )

@@ -58,6 +58,9 @@ INTENT_ACTIONS = {
     "check_request_status": "action_tell_request_status",
     "report_false_info": "action_start_false_info",
     "forget_me": "action_ask_forget_me",
+    "subscribe_alerts": "action_offer_subscription",
+    "unsubscribe_alerts": "action_unsubscribe_alerts",
+    "ask_subscriptions": "action_list_subscriptions",
 }
 STATUS_INTENT = "check_request_status"
 # The last triage, {"text": the message, "at": ISO time}: a help request started soon after

@@ -1,4 +1,4 @@
-"""Intents answered with fixed responses (greetings, thanks, the subscription notices), once
+"""Intents answered with fixed responses (greetings, thanks, yes and no), once
 the router has agreed the message is really one of them."""
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ RESPONSES: dict[str, tuple[str, ...]] = {
     "affirm": ("utter_affirm",),
     "deny": ("utter_deny",),
     "bot_challenge": ("utter_iamabot",),
-    "subscribe_alerts": ("utter_subscription_subscribe",),
-    "unsubscribe_alerts": ("utter_subscription_unsubscribe",),
 }
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import text as vi
 from bot import wording
+from bot.alerts import subscriptions
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage import conversations as log
 from bot.storage.leases import Lease
@@ -65,6 +66,13 @@ MAX_ANSWER_ATTEMPTS = 5
 # A retry pass in which this many people in a row fail and nobody is answered stops early:
 # the assistant is down, and the rest wait for the next pass.
 OUTAGE_AFTER = 3
+# A message that is only one of these words stops announcements on every channel ("STOP",
+# "HỦY", "huỷ", "/stop"; any case, with or without accents): it reaches the assistant as the
+# unsubscribe intent, which an open form reads as "cancel this" instead
+# (bot.helpdesk.form.CANCEL_COMMANDS), so a form's "hủy" still cancels the form.
+STOP_WORDS = (("stop",), ("huy",))
+STOP_COMMAND = "/stop"
+UNSUBSCRIBE = "/unsubscribe_alerts"
 
 
 class Gateway:
@@ -138,7 +146,7 @@ class Gateway:
                 logger.info("repeat of %s %s", incoming.channel, channel_message_id)
                 return account_id, None
             if isinstance(incoming, ChannelEvent):
-                inbound = self._event(account, incoming)
+                inbound = self._event(session, account, incoming)
             else:
                 account.last_inbound_at = datetime.now(UTC)
                 account.reachable = True
@@ -167,9 +175,18 @@ class Gateway:
                 return account_id, None
             return account_id, inbound.id
 
-    def _event(self, account: log.ChannelAccount, event: ChannelEvent) -> log.Message:
+    def _event(
+        self, session: Session, account: log.ChannelAccount, event: ChannelEvent
+    ) -> log.Message:
+        """The event in the log; a block or an unfollow also ends the announcements this
+        account carried, in the same transaction (a redelivered event is a repeat)."""
         account.reachable = event.name == "reachable"
         logger.info("%s is now %s", account.sender_id, event.name)
+        if event.reason is not None:
+            ended = subscriptions.end_for_account(
+                session=session, account_id=account.id, reason=event.reason, now=datetime.now(UTC)
+            )
+            logger.info("%s: %d subscriptions ended (%s)", account.sender_id, ended, event.reason)
         return log.Message(
             account_id=account.id,
             channel=event.channel,
@@ -218,7 +235,7 @@ class Gateway:
         self, session: Session, inbound: log.Message, sender_id: str
     ) -> list[log.Message]:
         """Ask Rasa about one stored inbound message and store its replies (one transaction)."""
-        payload = inbound.data.get("payload")
+        payload = inbound.data.get("payload") or stop_command(inbound.text)
         words = payload or vi.clean(inbound.text)
         if not payload and not vi.has_words(words):
             inbound.status, inbound.claimed_by = log.IGNORED, None
@@ -353,6 +370,14 @@ class Gateway:
                 logger.warning("retry pass stopped: the assistant answers nobody")
                 break
         return done
+
+
+def stop_command(text: str | None) -> str | None:
+    """The unsubscribe payload for a message that is only a stop word (see ``STOP_WORDS``)."""
+    said = (text or "").strip()
+    if said.lower() == STOP_COMMAND or tuple(vi.words(said)) in STOP_WORDS:
+        return UNSUBSCRIBE
+    return None
 
 
 def merge_paragraphs(replies: list[OutgoingMessage]) -> list[OutgoingMessage]:

@@ -41,10 +41,17 @@ class ChannelEvent:
     sender: str
     event_id: str  # the channel's id for the event: the deduplication key
     name: str  # "reachable" (follow, unblock) or "unreachable" (unfollow, block)
+    reason: str | None = None  # why unreachable: BLOCKED or UNFOLLOWED
 
     @property
     def sender_id(self) -> str:
         return f"{self.channel}:{self.sender}"
+
+
+# Why a person became unreachable (``ChannelEvent.reason``); the same words as the reasons a
+# subscription ends for (bot.storage.alerts).
+BLOCKED = "blocked"  # the person blocked the bot (Telegram my_chat_member "kicked")
+UNFOLLOWED = "unfollowed"  # the person unfollowed the Zalo OA
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from connectors import fields as f
 from connectors.base import (
+    BLOCKED,
     BUTTON,
     IMAGE,
     LOCATION,
@@ -29,7 +30,8 @@ from connectors.http import secret_matches
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Commands become the payloads the assistant already understands.
-COMMANDS = {"/start": "/greet", "/help": "/greet", "/stop": "/unsubscribe_alerts"}
+# /start greets and offers announcements (a channel's start, as a Zalo OA follow).
+COMMANDS = {"/start": "/start_chat", "/help": "/greet", "/stop": "/unsubscribe_alerts"}
 MAX_DATE = 2**32  # Unix seconds (year 2106): Telegram's dates are 32-bit
 
 logger = logging.getLogger(__name__)
@@ -60,11 +62,13 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
         member_chat = f.need(member, "chat")
         if f.text(member_chat, "type") == "private":
             status = f.text(f.need(member, "new_chat_member"), "status")
+            gone = status in ("kicked", "left")  # in a private chat: the person blocked the bot
             return ChannelEvent(
                 channel=CHANNEL,
                 sender=f.ident(member_chat, "id"),
                 event_id=uid,
-                name="unreachable" if status in ("kicked", "left") else "reachable",
+                name="unreachable" if gone else "reachable",
+                reason=BLOCKED if gone else None,
             )
     message = f.obj(data, "message")
     if (

@@ -21,6 +21,7 @@ from connectors.base import (
     OTHER,
     STICKER,
     TEXT,
+    UNFOLLOWED,
     ChannelEvent,
     IncomingMessage,
 )
@@ -80,10 +81,12 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
     if event in ("follow", "unfollow"):
         user = f.ident(f.need(data, "follower"), "id")
         if event == "unfollow":
-            return ChannelEvent(CHANNEL, user, f"unfollow:{user}:{stamp}", "unreachable")
-        # A new follower is greeted as if they had said hello.
+            return ChannelEvent(
+                CHANNEL, user, f"unfollow:{user}:{stamp}", "unreachable", reason=UNFOLLOWED
+            )
+        # A new follower is greeted and offered announcements (as Telegram's /start).
         return IncomingMessage(
-            CHANNEL, user, f"follow:{user}:{stamp}", kind=BUTTON, payload="/greet"
+            CHANNEL, user, f"follow:{user}:{stamp}", kind=BUTTON, payload="/start_chat"
         )
     if not event.startswith("user_send_"):
         logger.info("ignoring zalo oa event %s", f.brief(event))

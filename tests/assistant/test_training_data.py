@@ -15,18 +15,22 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = (
     "greet goodbye thank affirm deny bot_challenge ask_symptoms report_symptoms ask_prevention "
     "ask_lockdown_status ask_alert_level ask_support_scheme request_help check_request_status "
-    "subscribe_alerts unsubscribe_alerts ask_hotline out_of_scope inform_place report_false_info "
-    "forget_me"
+    "subscribe_alerts unsubscribe_alerts ask_subscriptions ask_hotline out_of_scope inform_place "
+    "report_false_info forget_me"
 ).split()
 SMALLTALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge"}
 # Sent by buttons only, never typed (so no examples): choose or rate a question-bank answer,
-# answer the help-request form.
+# answer the help-request form; subscription consent and choices; a channel's "start" (Telegram
+# /start, a Zalo OA follow).
 BUTTONS_ONLY = {
     "choose_answer",
     "rate_answer",
     "help_request_choose",
     "false_info_choose",
     "forget_me_choose",
+    "subscription_choose",
+    "unsubscribe_choose",
+    "start_chat",
 }
 ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
 

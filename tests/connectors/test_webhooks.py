@@ -33,7 +33,7 @@ def app(database_url, session_factory) -> Iterator[Rig]:
 
 TELEGRAM = [
     ("text", "telegram_text.json", GOOD_TG, 200, "số đường dây nóng"),
-    ("/start is a greeting", "telegram_start.json", GOOD_TG, 200, "/greet"),
+    ("/start greets and offers news", "telegram_start.json", GOOD_TG, 200, "/start_chat"),
     ("/stop unsubscribes", "telegram_stop.json", GOOD_TG, 200, "/unsubscribe_alerts"),
     ("button press", "telegram_callback.json", GOOD_TG, 200, "/ask_hotline"),
     ("NUL bytes", "telegram_nul.json", GOOD_TG, 200, "tôi bị sốt"),
@@ -92,7 +92,7 @@ def test_zalo_bot_webhook(app: Rig, label, name, headers, status, reaches) -> No
 
 ZALO_OA = [
     ("text", "zalo_oa_text.json", None, 200, "số đường dây nóng"),
-    ("follow greets", "zalo_oa_follow.json", None, 200, "/greet"),
+    ("follow greets and offers news", "zalo_oa_follow.json", None, 200, "/start_chat"),
     ("our own echo ignored", "zalo_oa_echo.json", None, 200, None),
     ("unknown event ignored", "zalo_oa_unknown.json", None, 200, None),
     ("no sender", "zalo_oa_no_sender.json", None, 400, None),

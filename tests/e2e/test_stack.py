@@ -39,7 +39,7 @@ DONE_WHEN = [
         opening("utter_support_scheme_group"),
     ),
     ("nhà tôi hết gạo rồi", "request_help", opening("utter_help_request_start")),
-    ("đăng ký nhận thông báo", "subscribe_alerts", opening("utter_subscription_subscribe")),
+    ("đăng ký nhận thông báo", "subscribe_alerts", opening("utter_subscription_ask_place")),
     ("số đường dây nóng", "ask_hotline", opening("utter_hotline_intro")),
     ("giá vàng hôm nay", "out_of_scope", opening("utter_bank_unknown")),
 ]
