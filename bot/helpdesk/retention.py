@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.storage.alerts import FORGOTTEN, Subscription
 from bot.storage.conversations import (
     QUEUED,
     SENDING,
@@ -127,6 +128,14 @@ def ask_to_forget(*, session: Session, person_id: int, now: datetime) -> Erased:
         update(FalseInfoReport)
         .where(FalseInfoReport.person_id == person_id, FalseInfoReport.erased_at.is_(None))
         .values(seen_where="", erased_at=now, version=FalseInfoReport.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    # No more announcements: a subscription is personal data (where they live) and consent to
+    # it is withdrawn with the rest. The rows stay, ended, as the record of that consent.
+    session.execute(
+        update(Subscription)
+        .where(Subscription.person_id == person_id, Subscription.ended_at.is_(None))
+        .values(ended_at=now, end_reason=FORGOTTEN)
         .execution_options(synchronize_session=False)
     )
     accounts = select(ChannelAccount.id).where(ChannelAccount.person_id == person_id)

@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.alerts.subscriptions import AreaCode, subscribe
 from bot.helpdesk import requests, retention
 from bot.helpdesk.urgency import Urgency
+from bot.storage.alerts import FORGOTTEN, Subscription
 from bot.storage.conversations import (
     ANSWERED,
     INBOUND,
@@ -237,6 +239,23 @@ def test_forget_me_erases_every_account_of_the_person_and_nobody_else(
         assert "Đã xóa" not in {row.text for row in session.scalars(select(Message))}
     with session_factory.begin() as session:  # done once
         assert retention.forget_conversations(session=session, tracker=tracker, now=later) == 0
+
+
+def test_forget_me_ends_the_persons_subscriptions_and_nobody_elses(
+    session_factory: sessionmaker[Session], new_account: Accounts
+) -> None:
+    telegram = new_account("telegram:7")
+    zalo = new_account("zalo_oa:7", person_of=telegram)
+    other = new_account("telegram:8")
+    with session_factory.begin() as session:
+        subscribe(session=session, account_id=telegram.id, areas=[AreaCode(20, 6112)], now=NOW)
+        subscribe(session=session, account_id=zalo.id, areas=[AreaCode(20)], now=NOW)
+        subscribe(session=session, account_id=other.id, areas=[AreaCode(20)], now=NOW)
+    with session_factory.begin() as session:
+        retention.ask_to_forget(session=session, person_id=telegram.person_id, now=NOW)
+    with session_factory() as session:
+        ended = {(row.person_id, row.end_reason) for row in session.scalars(select(Subscription))}
+    assert ended == {(telegram.person_id, FORGOTTEN), (other.person_id, None)}
 
 
 def test_forgetting_someone_unknown_erases_nothing(session_factory: sessionmaker[Session]) -> None:
