@@ -9,6 +9,9 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 LOCKS := requirements
+# pytest-xdist workers for make test: half of a test's time is waiting (servers, PostgreSQL,
+# the browser), so two workers use both cores; the end-to-end tests keep to one of them.
+TEST_WORKERS ?= 2
 
 .PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk clean
 
@@ -45,7 +48,7 @@ train: setup ## train the model if its inputs changed (models/loa-<hash>.tar.gz)
 test: setup ## the whole suite: unit, rasa data validate, conversation stories, end-to-end, browser
 	scripts/install-test-deps
 	$(PY) -m bot.cli train
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: setup ## ruff, mypy and the import-layer check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy bot connectors actions testkit
