@@ -18,6 +18,7 @@ from bot.storage.content import (
     SupportScheme,
 )
 from bot.storage.conversations import ChannelAccount, Message, Person
+from bot.storage.delivery import AlertWorker, ChannelPace
 from bot.storage.helpdesk import (
     HelpRequest,
     RequestAlert,
@@ -30,6 +31,7 @@ from bot.storage.reports import FalseInfoReport, ReportCounter
 from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
 
 __all__ = [
+    "AlertWorker",
     "AreaLevel",
     "AskedQuestion",
     "AuditEntry",
@@ -37,6 +39,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "ChannelAccount",
+    "ChannelPace",
     "ChannelToken",
     "Delivery",
     "FalseInfoReport",
