@@ -31,7 +31,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.alerts import audience, claims
 from bot.alerts.pace import UNLIMITED, SharedPace
 from bot.alerts.rules import SendRules
+from bot.channels import Channels
 from bot.clock import utcnow
+from bot.settings import Settings
 from bot.storage.alerts import APPROVED, Broadcast
 from connectors.base import Channel, OutgoingMessage, SendResult
 from connectors.ratelimit import RateLimiter
@@ -194,12 +196,12 @@ class Worker:
             claims.leave(session=session, worker_id=self.worker_id)
 
     def _prepare(self, now: datetime) -> None:
-        """Quiet hours, new audiences, and (every TIDY_EVERY) the tidying."""
+        """New audiences, quiet hours, and (every TIDY_EVERY) the tidying."""
+        while self._materialize_one(now):
+            pass
         if until := self.rules.quiet_until(now):
             with self.sessions() as session:
                 claims.hold_for_quiet_hours(session=session, now=now, until=until)
-        while self._materialize_one(now):
-            pass
         self._tidy(now)
 
     def _materialize_one(self, now: datetime) -> bool:
@@ -340,6 +342,18 @@ class Worker:
     def _record(self, batch: list[claims.Outcome]) -> None:
         with self.sessions() as session:
             claims.record(session=session, worker_id=self.worker_id, outcomes=batch, now=self.now())
+
+
+def from_settings(cfg: Settings, *, sessions: sessionmaker[Session], channels: Channels) -> Worker:
+    """The worker the settings describe, on the channels that are on."""
+    return Worker(
+        sessions=sessions,
+        channels=channels.senders,
+        limiters=channels.limiters,
+        rules=SendRules.from_settings(cfg),
+        lease=cfg.alert_worker_lease_seconds,
+        concurrency=cfg.alert_send_concurrency,
+    )
 
 
 def _new_id() -> str:
