@@ -140,7 +140,7 @@ class Settings:
     desk_watch_seconds: float = field(default=30.0, metadata=_env("DESK_WATCH_SECONDS"))
     desk_url: str = field(default="", metadata=_env("DESK_URL"))
     # Broadcasts: non-urgent deliveries are held during quiet hours (local time, Viet Nam;
-    # "" for none) and beyond ALERT_DAILY_CAP non-urgent messages per person per local day.
+    # "off" for none) and beyond ALERT_DAILY_CAP non-urgent messages per person per local day.
     alert_quiet_hours: str = field(default="21:00-06:00", metadata=_env("ALERT_QUIET_HOURS"))
     alert_daily_cap: int = field(default=3, metadata=_env("ALERT_DAILY_CAP"))
     # The delivery worker: 1 runs one inside the app (the embedded default); production sets 0
@@ -151,7 +151,7 @@ class Settings:
     alert_worker_lease_seconds: float = field(
         default=30.0, metadata=_env("ALERT_WORKER_LEASE_SECONDS")
     )
-    alert_send_concurrency: int = field(default=64, metadata=_env("ALERT_SEND_CONCURRENCY"))
+    alert_send_concurrency: int = field(default=16, metadata=_env("ALERT_SEND_CONCURRENCY"))
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)

@@ -64,7 +64,7 @@ class Worker:
         rules: SendRules | None = None,
         worker_id: str | None = None,
         lease: float = 30.0,
-        concurrency: int = 64,
+        concurrency: int = 16,
         tick: float = 0.25,
         now: Callable[[], datetime] = utcnow,
         clock: Callable[[], float] = time.time,

@@ -33,10 +33,10 @@ class SendRules:
 
     @classmethod
     def parse(cls, quiet_hours: str, daily_cap: int) -> SendRules:
-        """From the settings' text, e.g. "21:00-06:00" ("" for no quiet hours)."""
+        """From the settings' text, e.g. "21:00-06:00" ("off" for no quiet hours)."""
         if daily_cap < 0:
             raise SettingsError(f"ALERT_DAILY_CAP must be 0 or more, got {daily_cap}")
-        if not quiet_hours.strip():
+        if quiet_hours.strip().lower() in ("", "off", "none"):
             return cls(None, daily_cap)
         match = _SPAN.match(quiet_hours)
         if match is None:
