@@ -164,11 +164,14 @@ def test_two_worker_processes_on_postgresql_send_each_once(
     telegram = unlimited_telegram()
     seeded = alerts_seed.subscribers(session_factory, PEOPLE)
     logs = tmp_path / "a.log", tmp_path / "b.log"
-    with serve(telegram.app()) as url:
-        with loa_worker(database_url, url, logs[0]), loa_worker(database_url, url, logs[1]):
-            wait_for(lambda: all(started(log) for log in logs), 30, "both workers' start")
-            broadcast_id = approve_province(session_factory)
-            wait_for(lambda: done(session_factory, broadcast_id), TIMEOUT, "the broadcast done")
+    with (
+        serve(telegram.app()) as url,
+        loa_worker(database_url, url, logs[0]),
+        loa_worker(database_url, url, logs[1]),
+    ):
+        wait_for(lambda: all(started(log) for log in logs), 30, "both workers' start")
+        broadcast_id = approve_province(session_factory)
+        wait_for(lambda: done(session_factory, broadcast_id), TIMEOUT, "the broadcast done")
     received = Counter(m["chat_id"] for m in telegram.sent)
     assert received == {c: 1 for c in range(seeded.first_chat, seeded.first_chat + PEOPLE)}
     with session_factory() as session:
