@@ -110,6 +110,7 @@ class Worker:
             self.lease.total_seconds(),
         )
         recorder = asyncio.create_task(self._record_loop())
+        beating = asyncio.create_task(self._beat_loop())  # not held up by a long pass
         try:
             while not self._stopping:
                 started = 0
@@ -123,6 +124,9 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await recorder
             await self.drain()
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(self._leave)
             logger.info("delivery worker %s stopped", self.worker_id)
@@ -187,6 +191,11 @@ class Worker:
                 logger.error("heartbeat not written: %s", _short(exc))
         return time.monotonic() - self._beat_at < lease / 2
 
+    async def _beat_loop(self) -> None:
+        while True:
+            await self._beat()
+            await asyncio.sleep(self.lease.total_seconds() / 6)
+
     def _write_beat(self) -> None:
         with self.sessions() as session:
             claims.heartbeat(session=session, worker_id=self.worker_id, now=self.now())
@@ -232,12 +241,14 @@ class Worker:
         self._tidied_at = time.monotonic()
         with self.sessions() as session:
             claims.recover_stale(session=session, now=now, lease=self.lease)
-            claims.skip_cancelled(session=session, now=now)
-            try:
+        try:
+            with self.sessions() as session:
+                claims.skip_cancelled(session=session, now=now)
+            with self.sessions() as session:
                 for done in claims.finish_done(session=session, now=now):
                     logger.info("broadcast %d: every delivery has its outcome", done)
-            except StaleDataError:  # another worker marked it first
-                session.rollback()
+        except StaleDataError:  # another worker or an officer changed it first: next time
+            logger.info("a broadcast changed while it was being closed; looked at again")
 
     def _room(self) -> int:
         """How many deliveries to claim now: free send places, within what the channels'
