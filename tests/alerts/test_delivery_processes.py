@@ -35,6 +35,7 @@ PEOPLE = 5000
 # 5,000 sends take a minute or two on an idle 2-core machine; 3-6 minutes were seen when it
 # was shared with a load of 8.
 TIMEOUT = 600
+START = 120  # a process's imports alone took over 30 s on the shared machine
 
 
 def unlimited_telegram() -> tg.FakeTelegram:
@@ -137,14 +138,14 @@ def test_a_killed_worker_restarted_sends_nobody_two(
     log = tmp_path / "worker.log"
     with serve(telegram.app()) as url:
         with loa_worker(database_url, url, log) as first:
-            wait_for(lambda: started(log), 30, "the first worker's start")
+            wait_for(lambda: started(log), START, "the first worker's start")
             broadcast_id = approve_province(session_factory)
             wait_for(lambda: len(telegram.sent) >= PEOPLE // 5, TIMEOUT, "a fifth delivered")
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         at_kill = len(telegram.sent)
         with loa_worker(database_url, url, log):
-            wait_for(lambda: started(log, 2), 30, "the second worker's start")
+            wait_for(lambda: started(log, 2), START, "the second worker's start")
             wait_for(lambda: done(session_factory, broadcast_id), TIMEOUT, "the broadcast done")
     assert at_kill < PEOPLE  # it really died mid-run
     received = Counter(m["chat_id"] for m in telegram.sent)
@@ -173,7 +174,7 @@ def test_two_worker_processes_on_postgresql_send_each_once(
         loa_worker(database_url, url, logs[0]),
         loa_worker(database_url, url, logs[1]),
     ):
-        wait_for(lambda: all(started(log) for log in logs), 30, "both workers' start")
+        wait_for(lambda: all(started(log) for log in logs), START, "both workers' start")
         broadcast_id = approve_province(session_factory)
         wait_for(lambda: done(session_factory, broadcast_id), TIMEOUT, "the broadcast done")
     received = Counter(m["chat_id"] for m in telegram.sent)
