@@ -96,6 +96,7 @@ class Worker:
         self._tidied_at = -1e9
         self._stopping = False
         self._wake = asyncio.Event()
+        self._beating = asyncio.Lock()  # the beat task and a pass may both find a beat due
 
     # -- running ---------------------------------------------------------------------------
 
@@ -183,12 +184,13 @@ class Worker:
     async def _beat(self) -> bool:
         """Write the heartbeat when a third of the lease has passed; whether it is fresh."""
         lease = self.lease.total_seconds()
-        if time.monotonic() - self._beat_at >= lease / 3:
-            try:
-                await asyncio.to_thread(self._write_beat)
-                self._beat_at = time.monotonic()
-            except Exception as exc:
-                logger.error("heartbeat not written: %s", _short(exc))
+        async with self._beating:
+            if time.monotonic() - self._beat_at >= lease / 3:
+                try:
+                    await asyncio.to_thread(self._write_beat)
+                    self._beat_at = time.monotonic()
+                except Exception as exc:
+                    logger.error("heartbeat not written: %s", _short(exc))
         return time.monotonic() - self._beat_at < lease / 2
 
     async def _beat_loop(self) -> None:
