@@ -5,6 +5,7 @@ reason, cancelled and unsubscribed are skipped, a dead worker's sends become unc
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -92,9 +93,12 @@ def test_two_workers_never_claim_the_same_row(session_factory: sessionmaker[Sess
         audience.materialize(session=session, broadcast=row, now=datetime.now(UTC))
         session.commit()
     taken: dict[str, list[int]] = {"a": [], "b": []}
+    together = threading.Barrier(2)  # each round both claim at the same moment
 
     def claim_all(name: str) -> None:
         while True:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                together.wait(timeout=30)
             with session_factory() as session:
                 jobs = claims.claim(
                     session=session,
@@ -106,6 +110,7 @@ def test_two_workers_never_claim_the_same_row(session_factory: sessionmaker[Sess
                     rules=NO_RULES,
                 )
             if not jobs:
+                together.abort()  # the other finishes alone
                 return
             taken[name] += [j.delivery_id for j in jobs]
 
