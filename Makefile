@@ -13,7 +13,7 @@ LOCKS := requirements
 # the browser), so two workers use both cores; the end-to-end tests keep to one of them.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk bench-broadcast clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench-knowledge: setup ## place accuracy on the test table; action latency with 
 
 bench-desk: setup ## the desk's pages with 100,000 requests on SQLite and PostgreSQL: p50/p95
 	$(PY) -m bench.desk
+
+bench-broadcast: setup ## broadcasts to 100,000 subscribers on SQLite and PostgreSQL: rate, approval to first message, 30/s pacing
+	$(PY) -m bench.broadcast
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(RASA_VENV) models var

@@ -148,6 +148,19 @@ class Settings:
     alert_self_approve_urgent: bool = field(
         default=False, metadata=_env("ALERT_SELF_APPROVE_URGENT")
     )
+    # Broadcasts: non-urgent deliveries are held during quiet hours (local time, Viet Nam;
+    # "off" for none) and beyond ALERT_DAILY_CAP non-urgent messages per person per local day.
+    alert_quiet_hours: str = field(default="21:00-06:00", metadata=_env("ALERT_QUIET_HOURS"))
+    alert_daily_cap: int = field(default=3, metadata=_env("ALERT_DAILY_CAP"))
+    # The delivery worker: 1 runs one inside the app (the embedded default); production sets 0
+    # and runs `loa worker` processes. A worker silent for ALERT_WORKER_LEASE_SECONDS is taken
+    # for dead: what it was sending becomes uncertain. ALERT_SEND_CONCURRENCY sends in flight
+    # per worker.
+    embedded_worker: int = field(default=1, metadata=_env("EMBEDDED_WORKER"))
+    alert_worker_lease_seconds: float = field(
+        default=30.0, metadata=_env("ALERT_WORKER_LEASE_SECONDS")
+    )
+    alert_send_concurrency: int = field(default=16, metadata=_env("ALERT_SEND_CONCURRENCY"))
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)

@@ -75,7 +75,8 @@ class SendResult:
 
     Exactly one of: ``ok``; ``retryable`` (not delivered, try again — after ``retry_after``
     seconds if given); ``uncertain`` (it may have been delivered: never resend); otherwise a
-    final failure, with ``reachable`` False when the person cannot be reached this way now.
+    final failure, with ``reachable`` False when the person cannot be reached this way now —
+    and ``blocked`` True when that is because they blocked the bot (or left the platform).
     """
 
     ok: bool
@@ -83,6 +84,7 @@ class SendResult:
     retryable: bool = False
     uncertain: bool = False
     reachable: bool = True
+    blocked: bool = False
     retry_after: float | None = None
     error: str | None = None
 

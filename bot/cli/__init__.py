@@ -1,5 +1,5 @@
 """The ``loa`` command: run the stack, train the model, migrate the database, edit content,
-manage the desk's staff accounts, set alert levels and follow broadcasts."""
+manage the desk's staff accounts, set alert levels, follow broadcasts, run a delivery worker."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.cli.content import add_commands as add_content_commands
 from bot.cli.content import load_demo_if_empty
 from bot.cli.desk import add_commands as add_desk_commands
 from bot.cli.desk import demo_staff_if_empty, print_demo_accounts
+from bot.cli.worker import add_commands as add_worker_commands
 from bot.cli.zalo import add_commands as add_zalo_commands
 from bot.content.files import DEMO
 from bot.storage.migrate import upgrade
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     add_zalo_commands(commands)
     add_desk_commands(commands)
     add_alerts_commands(commands)
+    add_worker_commands(commands)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

@@ -18,6 +18,7 @@ from bot.storage.content import (
     SupportScheme,
 )
 from bot.storage.conversations import ChannelAccount, Message, Person
+from bot.storage.delivery import AlertWorker, ChannelPace
 from bot.storage.helpdesk import (
     HelpRequest,
     RequestAlert,
@@ -32,6 +33,7 @@ from bot.storage.schemes import DigestSlot, LevelHead, LevelScheme, SchemeLevel
 from bot.storage.staff import AuditEntry, StaffArea, StaffSession, StaffUser
 
 __all__ = [
+    "AlertWorker",
     "AreaLevel",
     "AskedQuestion",
     "AuditEntry",
@@ -39,6 +41,7 @@ __all__ = [
     "Base",
     "Broadcast",
     "ChannelAccount",
+    "ChannelPace",
     "ChannelToken",
     "Delivery",
     "DigestSlot",

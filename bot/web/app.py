@@ -1,5 +1,6 @@
 """The app: web chat page and API, channel webhooks, the hotline desk (/desk), health; the
-outbox and retry workers run in its lifespan (the embedded default)."""
+outbox, the retry worker and one broadcast delivery worker run in its lifespan (the embedded
+default; EMBEDDED_WORKER=0 leaves deliveries to `loa worker` processes)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from bot import settings as settings_module
+from bot.alerts import delivery
 from bot.channels import build as build_channels
 from bot.clock import utcnow
 from bot.gateway import Gateway
@@ -122,6 +124,12 @@ def create_app(
         limiters=channels.limiters,
         lease=lease,
     )
+    # One embedded delivery worker, unless production runs `loa worker` processes instead.
+    deliverer = (
+        delivery.from_settings(cfg, sessions=session_factory, channels=channels)
+        if cfg.embedded_worker and channels.senders
+        else None
+    )
     rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)
     gateway = Gateway(
         sessions=session_factory,
@@ -142,12 +150,16 @@ def create_app(
             asyncio.create_task(_retention_loop(session_factory, cfg, now)),
             *desk_workers.start(session_factory, cfg, channels, now),
         ]
+        delivering = asyncio.create_task(deliverer.run()) if deliverer else None
         try:
             yield
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if deliverer and delivering:  # it records what is in flight, then stops
+                deliverer.stop()
+                await asyncio.gather(delivering, return_exceptions=True)
             await outbox.drain()
             await client.aclose()
             with contextlib.suppress(Exception):  # else it lapses after LEASE
@@ -156,6 +168,7 @@ def create_app(
     app = FastAPI(title="Loa", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SecurityHeaders, embed_origins=cfg.embed_origins)
     app.state.gateway, app.state.outbox, app.state.channels = gateway, outbox, channels
+    app.state.delivery_worker = deliverer
     app.include_router(
         webhooks.router(
             channels=channels,

@@ -58,7 +58,7 @@ class TelegramChannel:
         except RetryAfter as exc:
             return SendResult(ok=False, retryable=True, retry_after=_seconds(exc), error=str(exc))
         except Forbidden as exc:  # blocked, deactivated, never started the bot
-            return SendResult(ok=False, reachable=False, error=str(exc))
+            return SendResult(ok=False, reachable=False, blocked=True, error=str(exc))
         except BadRequest as exc:
             gone = any(marker in str(exc).lower() for marker in _UNREACHABLE)
             return SendResult(ok=False, reachable=not gone, error=str(exc))

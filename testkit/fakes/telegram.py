@@ -7,7 +7,7 @@ import json
 import math
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -99,7 +99,8 @@ class FakeTelegram:
     Rate limits, the fake's reading of "about 1/s per chat, short bursts tolerated": each chat
     has a token bucket of ``per_chat_burst`` (3) refilled at ``per_chat_rate`` (1/s), and at most
     ``global_per_second`` (30) sends are accepted in any sliding second. A refused send answers
-    429, is listed in ``violations`` and uses no allowance.
+    429, is listed in ``violations`` and uses no allowance. ``GET /_fake/stats`` sums up what
+    arrived (``python -m testkit.fakes.telegram_server`` serves one in its own process).
     """
 
     tokens: set[str] = field(default_factory=lambda: {TOKEN})
@@ -203,7 +204,9 @@ class FakeTelegram:
         now = time.monotonic()
         if (limit := self._limit(chat_id, now)) is not None:
             rule, wait = limit
-            self.violations.append({"rule": rule, "chat_id": chat_id, "method": method, "at": now})
+            self.violations.append(
+                {"rule": rule, "chat_id": chat_id, "method": method, "at": now, "wall": time.time()}
+            )
             return _error(429, f"Too Many Requests: retry after {wait}", wait)
         self.last_message_id += 1
         content = {key: value for key, value in content.items() if value}
@@ -215,6 +218,7 @@ class FakeTelegram:
         text = content.get("text", content.get("caption"))
         entry = {"method": method, "chat_id": chat_id, "text": text, "reply_markup": markup}
         entry.update(photo=p.get("photo"), at=now, message_id=self.last_message_id, params=p)
+        entry["wall"] = time.time()  # for timings across processes (a benchmark's fake)
         self.sent.append(entry)
         return _ok(message)
 
@@ -283,9 +287,30 @@ class FakeTelegram:
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         return _ok(self.updates[: int(p.get("limit") or 100)])
 
+    async def stats(self, request: Request) -> JSONResponse:
+        """What a test or benchmark in another process asks: counts and arrival times of the
+        messages that arrived since ``?since=`` (wall seconds; default: all)."""
+        since = float(request.query_params.get("since") or 0)
+        sent = [m for m in self.sent if m["wall"] >= since]
+        per_chat = Counter(m["chat_id"] for m in sent)
+        walls = [m["wall"] for m in sent]
+        return JSONResponse(
+            {
+                "sent": len(sent),
+                "chats": len(per_chat),
+                "most_to_one_chat": max(per_chat.values(), default=0),
+                "violations": sum(1 for v in self.violations if v["wall"] >= since),
+                "first_wall": min(walls, default=None),
+                "last_wall": max(walls, default=None),
+            }
+        )
+
     def app(self) -> Starlette:
         return Starlette(
-            routes=[Route("/bot{token}/{method}", self.handle, methods=["GET", "POST"])]
+            routes=[
+                Route("/bot{token}/{method}", self.handle, methods=["GET", "POST"]),
+                Route("/_fake/stats", self.stats),
+            ]
         )
 
 

@@ -1,0 +1,75 @@
+"""Where the delivery worker runs: one inside the app by default (started and stopped with
+it), none with EMBEDDED_WORKER=0; `loa worker` refuses to start without a channel or with
+unreadable quiet hours."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot import settings as settings_module
+from bot.alerts.delivery import Worker
+from bot.cli import main
+from bot.storage.delivery import AlertWorker
+from bot.storage.engine import sessions
+from bot.storage.migrate import upgrade
+from bot.web.app import create_app
+from testkit.fakes import telegram as tg
+from testkit.fakes.server import serve
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An environment of defaults (not this shell's) with a migrated database."""
+    for spec in fields(settings_module.Settings):
+        if name := spec.metadata.get("env"):
+            monkeypatch.delenv(name, raising=False)
+    url = f"sqlite:///{tmp_path / 'loa.db'}"
+    upgrade(url)
+    monkeypatch.setenv("LOA_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+def workers(url: str) -> list[str]:
+    with sessions(url)() as session:
+        return list(session.scalars(select(AlertWorker.worker_id)))
+
+
+def test_the_app_runs_one_worker_and_stops_it_cleanly(env: str) -> None:
+    cfg = settings_module.Settings(
+        database_url=env, telegram_bot_token=tg.TOKEN, webchat_secret="test-secret"
+    )
+    app = create_app(cfg)
+    assert isinstance(app.state.delivery_worker, Worker)
+    with serve(app):  # its lifespan starts the worker and stops it
+        deadline = time.monotonic() + 10
+        while not workers(env):
+            assert time.monotonic() < deadline, "the embedded worker never beat"
+            time.sleep(0.05)
+    assert workers(env) == []  # stopped cleanly: its heartbeat row is gone
+
+
+def test_embedded_worker_0_leaves_deliveries_to_loa_worker(env: str) -> None:
+    cfg = settings_module.Settings(
+        database_url=env, telegram_bot_token=tg.TOKEN, embedded_worker=0, webchat_secret="s"
+    )
+    assert create_app(cfg).state.delivery_worker is None
+
+
+def test_loa_worker_without_a_channel_says_so(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["worker"]) == 2
+    assert "No channel is on" in capsys.readouterr().err
+
+
+def test_loa_worker_names_a_bad_quiet_hours_setting(
+    env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", tg.TOKEN)
+    monkeypatch.setenv("ALERT_QUIET_HOURS", "9pm-6am")
+    assert main(["worker"]) == 2
+    assert "ALERT_QUIET_HOURS must look like 21:00-06:00" in capsys.readouterr().err
