@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.alerts import audience, claims
+from bot.alerts import audience, cadence, claims
 from bot.alerts.pace import UNLIMITED, SharedPace
 from bot.alerts.rules import SendRules
 from bot.channels import Channels
@@ -46,6 +46,7 @@ MAX_BATCH = 500  # deliveries claimed at once
 SEND_TIMEOUT = 60.0  # seconds; a send still unanswered is uncertain (the channel may have it)
 RECORD_EVERY = 0.05  # seconds between writes of outcomes
 TIDY_EVERY = 1.0  # seconds between the passes over dead workers, cancelled and done broadcasts
+PLAN_EVERY = 60.0  # seconds between looks for the cadence's digests (planned once per period)
 
 
 class Worker:
@@ -94,6 +95,7 @@ class Worker:
         self._paused_until: dict[str, float] = {}
         self._beat_at = -1e9  # monotonic time of the last heartbeat written
         self._tidied_at = -1e9
+        self._planned_at = -1e9
         self._stopping = False
         self._wake = asyncio.Event()
         self._beating = asyncio.Lock()  # the beat task and a pass may both find a beat due
@@ -207,13 +209,31 @@ class Worker:
             claims.leave(session=session, worker_id=self.worker_id)
 
     def _prepare(self, now: datetime) -> None:
-        """New audiences, quiet hours, and (every TIDY_EVERY) the tidying."""
+        """The cadence's digests (every PLAN_EVERY), new audiences, quiet hours, and (every
+        TIDY_EVERY) the tidying."""
+        self._plan(now)
         while self._materialize_one(now):
             pass
         if until := self.rules.quiet_until(now):
             with self.sessions() as session:
                 claims.hold_for_quiet_hours(session=session, now=now, until=until)
         self._tidy(now)
+
+    def _plan(self, now: datetime) -> None:
+        """Make the digests the areas' cadence calls for now. Every worker may look: a digest
+        is planned once per area and period (``cadence.plan_digests``)."""
+        if time.monotonic() - self._planned_at < PLAN_EVERY:
+            return
+        self._planned_at = time.monotonic()
+        try:
+            with self.sessions() as session:
+                made = cadence.plan_digests(session=session, now=now)
+                session.commit()
+        except Exception as exc:  # planning must never stop the sending
+            logger.error("cadence planning failed (%s); tried again later", _short(exc))
+            return
+        for digest in made:
+            logger.info("broadcast %d: the cadence's digest for %s", digest.id, digest.title)
 
     def _materialize_one(self, now: datetime) -> bool:
         """Make the delivery rows of one approved broadcast that has none yet; whether one

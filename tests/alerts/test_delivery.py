@@ -24,6 +24,7 @@ from bot.clock import VIETNAM
 from bot.storage.alerts import (
     BLOCKED,
     CANCELLED,
+    DIGEST,
     DONE,
     FAILED,
     PENDING,
@@ -50,6 +51,7 @@ from tests.alerts.delivery_rig import (
     statuses,
     worker,
 )
+from tests.alerts.rig import load_demo
 
 DATABASES = ("sqlite", "postgresql")
 LANG_SON = AreaCode(20)
@@ -375,3 +377,17 @@ async def test_a_dead_workers_sends_become_uncertain_a_live_ones_stay(
     assert delivery_of(session_factory, dead).status == UNCERTAIN
     assert delivery_of(session_factory, alive).status == SENDING  # its worker is still at it
     assert telegram.sent == []  # neither is ever sent again by another worker
+
+
+async def test_the_worker_plans_the_cadences_digest_and_sends_it(
+    session_factory, fakes, client
+) -> None:
+    telegram, tg_url, _, _ = fakes
+    load_demo(session_factory)  # the province at situation 2: at least two messages a week
+    with session_factory() as session:
+        person(session, "telegram:7", LANG_SON)
+        session.commit()
+    await settle(worker(session_factory, client, telegram_url=tg_url))
+    with session_factory() as session:
+        digest = session.scalars(select(Broadcast).where(Broadcast.kind == DIGEST)).one()
+    assert [(m["chat_id"], m["text"]) for m in telegram.sent] == [(7, digest.text)]
