@@ -35,11 +35,20 @@ def content_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     common.settings.cache_clear()
 
 
-def responses() -> dict[str, list[dict[str, Any]]]:
-    found: dict[str, list[dict[str, Any]]] = {}
-    for path in (ROOT / "bot" / "assistant" / "domain").glob("*.yml"):
-        found |= yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}
+def domain_section(name: str) -> dict[str, Any]:
+    """One section (responses, forms, slots) of every domain file, merged."""
+    found: dict[str, Any] = {}
+    for path in sorted((ROOT / "bot" / "assistant" / "domain").glob("*.yml")):
+        found |= yaml.safe_load(path.read_text(encoding="utf-8")).get(name) or {}
     return found
+
+
+def responses() -> dict[str, list[dict[str, Any]]]:
+    return domain_section("responses")
+
+
+# What a form validation action is given as its domain: the forms and the slots.
+DOMAIN: dict[str, Any] = {"forms": domain_section("forms"), "slots": domain_section("slots")}
 
 
 def tracker(

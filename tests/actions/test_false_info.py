@@ -4,11 +4,9 @@ claim already checked answered with its verdict at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -22,17 +20,11 @@ from actions.false_info import (
 from bot.helpdesk import reports
 from bot.storage.engine import sessions
 from bot.storage.reports import FALSE, FalseInfoReport
-from tests.actions.conftest import Said
+from tests.actions.conftest import DOMAIN, Said
 
 DATABASES = ("sqlite", "postgresql")
 pytestmark = pytest.mark.usefixtures("content_db")
 
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN: dict[str, Any] = {"forms": {}, "slots": {}}
-for _path in (ROOT / "bot" / "assistant" / "domain").glob("*.yml"):
-    _part = yaml.safe_load(_path.read_text(encoding="utf-8"))
-    DOMAIN["forms"] |= _part.get("forms") or {}
-    DOMAIN["slots"] |= _part.get("slots") or {}
 FORM = "false_info_form"
 CLAIM = "Có tin trên Facebook nói uống nước lá ổi chữa khỏi bệnh: https://example.vn/la-oi"
 FILLED: dict[str, Any] = {

@@ -5,11 +5,9 @@ start after an emergency triage, and the status only for the person who filed it
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
@@ -28,17 +26,11 @@ from bot.helpdesk import requests
 from bot.storage.conversations import account_for
 from bot.storage.engine import sessions
 from bot.storage.helpdesk import IN_PROGRESS, HelpRequest
-from tests.actions.conftest import Said, responses
+from tests.actions.conftest import DOMAIN, Said, responses
 
 DATABASES = ("sqlite", "postgresql")
 pytestmark = pytest.mark.usefixtures("content_db")
 
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN: dict[str, Any] = {"forms": {}, "slots": {}}
-for _path in (ROOT / "bot" / "assistant" / "domain").glob("*.yml"):
-    _part = yaml.safe_load(_path.read_text(encoding="utf-8"))
-    DOMAIN["forms"] |= _part.get("forms") or {}
-    DOMAIN["slots"] |= _part.get("slots") or {}
 FORM = "help_request_form"
 DONG_KINH = "c:5977"  # Phường Đông Kinh, Tỉnh Lạng Sơn
 FILLED: dict[str, Any] = {

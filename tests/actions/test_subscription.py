@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
@@ -31,17 +29,11 @@ from bot.gateway import stop_command
 from bot.storage.alerts import ASKED, Subscription
 from bot.storage.conversations import ChannelAccount
 from bot.storage.engine import sessions
-from tests.actions.conftest import Said, responses
+from tests.actions.conftest import DOMAIN, Said, responses
 
 DATABASES = ("sqlite", "postgresql")
 pytestmark = pytest.mark.usefixtures("content_db")
 
-ROOT = Path(__file__).resolve().parents[2]
-DOMAIN: dict[str, Any] = {"forms": {}, "slots": {}}
-for _path in (ROOT / "bot" / "assistant" / "domain").glob("*.yml"):
-    _part = yaml.safe_load(_path.read_text(encoding="utf-8"))
-    DOMAIN["forms"] |= _part.get("forms") or {}
-    DOMAIN["slots"] |= _part.get("slots") or {}
 
 ME = "telegram:31"
 DONG_DANG, TAM_THANH, LANG_SON = "c:6184", "c:5986", "p:20"
