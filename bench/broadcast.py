@@ -25,7 +25,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,8 +40,7 @@ from telegram.request import HTTPXRequest
 from bot.alerts.delivery import Worker
 from bot.alerts.rules import SendRules
 from bot.storage.alerts import APPROVED, DONE, DRAFT, Broadcast
-from bot.storage.engine import engine, sessions
-from bot.storage.migrate import upgrade
+from bot.storage.engine import sessions
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram
 from testkit import alerts_seed, postgres
@@ -57,22 +55,6 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DATABASES = tuple(os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(","))
 CONCURRENCY = int(os.environ.get("ALERT_SEND_CONCURRENCY", "16"))
 TARGET_RATE, TARGET_PACED_SHARE, TARGET_FIRST_S = 1000.0, 0.95, 1.0
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, migrated database of ``kind``; its URL."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="loa-bench-broadcast-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'loa.db'}"
-            upgrade(url)
-            yield url
-            engine(url).dispose()
-        return
-    with postgres.server() as server, postgres.database(server) as url:
-        upgrade(url)
-        yield url
-        engine(url).dispose()
 
 
 @contextmanager
@@ -166,13 +148,13 @@ def spread(values: list[float | None]) -> dict[str, float | None]:
 
 def bench(kind: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    with database(kind) as url:
+    with postgres.migrated(kind, prefix="loa-bench-broadcast-") as url:
         factory = sessions(url)
         seeded = alerts_seed.subscribers(factory, PEOPLE)
         with fake_telegram(None) as fake:
             runs = [asyncio.run(one_run(factory, fake, 10**6)) for _ in range(RUNS)]
         result["unlimited"] = {"people": seeded.people, "runs": runs}
-    with database(kind) as url:
+    with postgres.migrated(kind, prefix="loa-bench-broadcast-") as url:
         factory = sessions(url)
         alerts_seed.subscribers(factory, PACED)
         with fake_telegram(telegram.PER_SECOND) as fake:

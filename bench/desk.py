@@ -20,8 +20,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,8 +36,7 @@ from bot import settings as settings_module
 from bot.helpdesk import desk, reports
 from bot.helpdesk import staff as accounts
 from bot.storage.conversations import account_for
-from bot.storage.engine import engine, sessions
-from bot.storage.migrate import upgrade
+from bot.storage.engine import sessions
 from bot.storage.staff import INSPECTOR, OPERATOR, SUPERVISOR, StaffUser
 from bot.web.app import create_app
 from testkit import desk_seed, postgres
@@ -81,21 +80,6 @@ class Case:
     via: str  # "http" or "functions"
     call: Callable[[int], None]  # the i-th request
     targeted: bool = True  # False: measured for information, no target
-
-
-@contextmanager
-def database(kind: str) -> Iterator[str]:
-    """A fresh, migrated database of ``kind``; its URL."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="loa-bench-desk-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'loa.db'}"
-            upgrade(url)
-            yield url
-            engine(url).dispose()
-        return
-    with postgres.server() as server, postgres.database(server) as url:
-        upgrade(url)
-        yield url
 
 
 def add_staff(
@@ -213,7 +197,7 @@ def timed(case: Case) -> dict[str, Any]:
 
 def bench_database(kind: str) -> dict[str, Any]:
     with ExitStack() as stack:
-        url = stack.enter_context(database(kind))
+        url = stack.enter_context(postgres.migrated(kind, prefix="loa-bench-desk-"))
         factory = sessions(url)
         started = time.perf_counter()
         seeded = desk_seed.seed(factory, requests=REQUESTS, province_code=PROVINCE)

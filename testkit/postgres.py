@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from bot.storage.engine import engine
+from bot.storage.migrate import upgrade
 from testkit.fakes.server import free_port
 
 
@@ -110,3 +112,20 @@ def database(server_url: str, template: str | None = None) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def migrated(kind: str, *, prefix: str = "loa-") -> Iterator[str]:
+    """A fresh database of ``kind`` ("sqlite" or "postgresql", on its own throw-away server)
+    brought to head by the migrations; its URL (for the benchmarks)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            url = f"sqlite:///{Path(tmp) / 'loa.db'}"
+            upgrade(url)
+            yield url
+            engine(url).dispose()
+        return
+    with server() as running, database(running) as url:
+        upgrade(url)
+        yield url
+        engine(url).dispose()
