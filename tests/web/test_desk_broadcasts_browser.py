@@ -80,7 +80,14 @@ def test_a_level_change_from_the_form_to_a_finished_broadcast(
     clock = Clock()
     when = (clock() + timedelta(minutes=30)).astimezone(VIETNAM).strftime("%Y-%m-%dT%H:%M")
     CONSOLE.clear()
-    settings = {"desk_watch_seconds": 0, "desk_autoassign_seconds": 0, **CHEAP}
+    # The test plays the delivery worker itself (to see the page half-way); the worker's own
+    # sending is tested against the fake Telegram in tests/alerts/.
+    settings = {
+        "desk_watch_seconds": 0,
+        "desk_autoassign_seconds": 0,
+        "embedded_worker": 0,
+        **CHEAP,
+    }
     with (
         rig(database_url, session_factory, now=clock, **settings) as app,
         sync_playwright() as p,
