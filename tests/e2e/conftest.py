@@ -28,16 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 RASA_TOKEN = "e2e-rasa-api-token"  # Rasa's HTTP API (/model/parse…) needs it
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n`` every test here runs in one worker: one stack (Rasa takes a minute
-    and a few GiB to start), not one per worker."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("stack"))
-
-
 @dataclass(frozen=True)
 class RunningStack:
     app_url: str
@@ -70,23 +60,10 @@ def channel_fakes() -> Iterator[ChannelFakes]:
         yield ChannelFakes(telegram, zalo, env)
 
 
-def only_stack_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Under ``pytest -n`` the tests here must share one worker: a second stack means the
-    grouping above stopped working (as it silently did with pytest 9.2, pytest-xdist#1386)."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
-        return
-    claim = tmp_path_factory.getbasetemp().parent / "e2e-stack"
-    try:
-        os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        pytest.fail("a second end-to-end stack in this run: --dist loadgroup did not group them")
-
-
 @pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, channel_fakes: ChannelFakes
 ) -> Iterator[RunningStack]:
-    only_stack_of_the_run(tmp_path_factory)
     var = tmp_path_factory.mktemp("var")
     app_port, rasa_port, action_port = free_port(), free_port(), free_port()
     env = dict(os.environ)

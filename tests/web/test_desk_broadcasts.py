@@ -74,6 +74,7 @@ def desk(database_url: str, session_factory: sessionmaker[Session], clock: Clock
         now=clock,
         desk_watch_seconds=0,
         desk_autoassign_seconds=0,
+        embedded_worker=0,  # the tests move the delivery rows themselves
         **CHEAP,
     ) as app:
         yield app
