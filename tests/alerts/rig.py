@@ -11,7 +11,7 @@ from bot import settings as settings_module
 from bot.alerts.subscriptions import AreaCode, subscribe
 from bot.content import files
 from bot.helpdesk.staff import Staff
-from bot.storage.conversations import account_for
+from bot.storage.conversations import ChannelAccount, account_for
 from bot.storage.staff import COMMUNICATIONS, OPERATOR, StaffUser
 from tests.desk_rig import add_staff
 
@@ -62,3 +62,21 @@ def subscribers(
             subscribe(session=session, account_id=account.id, areas=[area], now=seen)
             people.append(account.person_id)
     return people
+
+
+def account(
+    session: Session,
+    sender: str,
+    person_of: ChannelAccount | None = None,
+    seen: datetime | None = None,
+) -> ChannelAccount:
+    """The channel account ``channel:id`` (and its person, or ``person_of``'s), flushed;
+    ``seen``: when they last wrote."""
+    channel, _, external_id = sender.partition(":")
+    row = account_for(session=session, channel=channel, external_id=external_id)
+    if person_of is not None:
+        row.person_id = person_of.person_id
+    if seen is not None:
+        row.last_inbound_at = seen
+    session.flush()
+    return row

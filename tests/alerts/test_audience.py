@@ -12,28 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts import audience
 from bot.alerts.subscriptions import AreaCode, subscribe, unsubscribe
 from bot.storage.alerts import DRAFT, ONE_OFF, PENDING, Broadcast, Delivery
-from bot.storage.conversations import ChannelAccount, account_for
+from bot.storage.conversations import ChannelAccount
+from tests.alerts.rig import account
 
 DATABASES = ("sqlite", "postgresql")
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 WINDOWS = {"zalo_oa": timedelta(days=7)}
+SEEN = AT - timedelta(days=1)  # everyone wrote the day before, unless a test says otherwise
 LANG_SON = AreaCode(20)
 DONG_DANG = AreaCode(20, 6112)
 KY_LUA = AreaCode(20, 6127)
 BEN_THANH = AreaCode(79, 26743)
-
-
-def account(
-    session: Session, sender: str, person_of: ChannelAccount | None = None
-) -> ChannelAccount:
-    channel, _, external_id = sender.partition(":")
-    row = account_for(session=session, channel=channel, external_id=external_id)
-    if person_of is not None:
-        row.person_id = person_of.person_id
-    row.last_inbound_at = AT - timedelta(days=1)
-    session.flush()
-    return row
 
 
 def people(session: Session) -> dict[str, ChannelAccount]:
@@ -41,12 +31,12 @@ def people(session: Session) -> dict[str, ChannelAccount]:
     Zalo OA last seen 10 days ago, one for the whole province, one in Ho Chi Minh City, one
     who left."""
     made = {
-        "dong_dang": account(session, "telegram:1"),
-        "dong_dang_and_province": account(session, "telegram:2"),
-        "ky_lua_stale_zalo": account(session, "zalo_oa:3"),
-        "province": account(session, "zalo_bot:4"),
-        "elsewhere": account(session, "telegram:5"),
-        "left": account(session, "telegram:6"),
+        "dong_dang": account(session, "telegram:1", seen=SEEN),
+        "dong_dang_and_province": account(session, "telegram:2", seen=SEEN),
+        "ky_lua_stale_zalo": account(session, "zalo_oa:3", seen=SEEN),
+        "province": account(session, "zalo_bot:4", seen=SEEN),
+        "elsewhere": account(session, "telegram:5", seen=SEEN),
+        "left": account(session, "telegram:6", seen=SEEN),
     }
     made["ky_lua_stale_zalo"].last_inbound_at = AT - timedelta(days=10)
     for name, areas in {
@@ -103,7 +93,7 @@ def test_another_reachable_channel_makes_a_person_reachable(
 ) -> None:
     with session_factory() as session:
         made = people(session)
-        account(session, "telegram:30", person_of=made["ky_lua_stale_zalo"])
+        account(session, "telegram:30", person_of=made["ky_lua_stale_zalo"], seen=SEEN)
         counts = audience.count(session=session, areas=[KY_LUA], windows=WINDOWS, now=AT)
         assert counts.total == 1 and counts.unreachable == 0
 
@@ -124,7 +114,7 @@ def test_delivery_rows_are_made_once_per_person(session_factory: sessionmaker[Se
         assert row.audience_ready_at == AT
 
         # Someone who subscribes later is added by the next pass, nobody else twice.
-        late = account(session, "telegram:7")
+        late = account(session, "telegram:7", seen=SEEN)
         subscribe(session=session, account_id=late.id, areas=[KY_LUA], now=AT)
         assert audience.materialize(session=session, broadcast=row, now=AT) == 1
         session.commit()

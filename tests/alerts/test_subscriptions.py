@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.alerts.subscriptions import AreaCode, active, end_for_account, subscribe, unsubscribe
 from bot.storage.alerts import ASKED, BLOCKED, Subscription
-from bot.storage.conversations import ChannelAccount, account_for
+from tests.alerts.rig import account
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -19,17 +19,6 @@ AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LANG_SON = AreaCode(20)
 DONG_DANG = AreaCode(20, 6112)
 KY_LUA = AreaCode(20, 6127)
-
-
-def account(
-    session: Session, sender: str, person_of: ChannelAccount | None = None
-) -> ChannelAccount:
-    channel, _, external_id = sender.partition(":")
-    row = account_for(session=session, channel=channel, external_id=external_id)
-    if person_of is not None:
-        row.person_id = person_of.person_id
-    session.flush()
-    return row
 
 
 def areas_of(session: Session, person_id: int) -> list[str]:
