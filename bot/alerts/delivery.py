@@ -276,8 +276,10 @@ class Worker:
         """How many deliveries to claim now: free send places, within what the channels'
         shared pace lets out in the next HORIZON seconds."""
         free = min(MAX_BATCH, self.concurrency - len(self._sending))
-        if free <= 0 or not self.paces:
+        if free <= 0:
             return 0
+        if not self.paces:  # no sending channel: each claim ends unreachable, nothing is sent
+            return free
         budget = 0.0
         for pace in self.paces.values():
             if pace.unlimited:

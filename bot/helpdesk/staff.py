@@ -3,7 +3,8 @@ and the audit log.
 
 Passwords are hashed with Argon2id; a hash made with older parameters is replaced at the next
 good sign-in. An unknown username costs the same hash time and gets the same answer as a wrong
-password, so the sign-in form does not tell which usernames exist. A session is a row keyed by
+password, and is locked out after as many tries, so the sign-in form does not tell which
+usernames exist. A session is a row keyed by
 the SHA-256 of the browser's random token: revoking it is deleting its power, and a copy of
 the database opens nobody's session. Every permission check of the desk is ``may``, read from
 one table.
@@ -22,7 +23,8 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import places
@@ -36,6 +38,7 @@ from bot.storage.staff import (
     ROLES,
     SUPERVISOR,
     AuditEntry,
+    LoginFailure,
     StaffArea,
     StaffSession,
     StaffUser,
@@ -46,6 +49,9 @@ MAX_PASSWORD = 200  # argon2 would hash more, but nobody types it: refuse a floo
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,39}")
 MAX_DISPLAY_NAME = 80
 LAST_SEEN_EVERY = timedelta(minutes=1)  # a session's last_seen is written at most this often
+# A username without an account keeps its count of wrong sign-ins this long after its last try
+# (an account keeps its count until a good sign-in; this only bounds the table).
+FORGET_UNKNOWN_NAMES_AFTER = timedelta(days=30)
 
 # What ``authenticate`` decided.
 OK = "ok"
@@ -287,13 +293,18 @@ def authenticate(
     """Check a sign-in; counts wrong passwords and locks the account after too many in a row.
     The caller commits (the counters must be stored whatever the outcome)."""
     user = find_user(session=session, username=username)
-    if user is None or len(password) > MAX_PASSWORD:
+    if user is None:
         _verify(policy, policy.decoy_hash, password[:MAX_PASSWORD])
-        return Login(WRONG)
+        return _unknown_name_failed(session=session, policy=policy, username=username, now=now)
     if user.locked_until is not None and user.locked_until > now:
-        _verify(policy, policy.decoy_hash, password)  # same time, and the answer is fixed
+        _verify(policy, policy.decoy_hash, password[:MAX_PASSWORD])  # same time, fixed answer
         return Login(LOCKED, locked_until=user.locked_until)
-    if not _verify(policy, user.password_hash, password):
+    if len(password) > MAX_PASSWORD:
+        _verify(policy, policy.decoy_hash, password[:MAX_PASSWORD])
+        right = False
+    else:
+        right = _verify(policy, user.password_hash, password)
+    if not right:
         user.failed_logins += 1
         if user.failed_logins >= policy.lockout_failures:
             user.failed_logins = 0  # after the lock, another full series of attempts
@@ -307,6 +318,37 @@ def authenticate(
     if policy.hasher.check_needs_rehash(user.password_hash):
         user.password_hash = policy.hasher.hash(password)
     return Login(OK, user)
+
+
+def _unknown_name_failed(
+    *, session: Session, policy: Policy, username: str, now: datetime
+) -> Login:
+    """A wrong sign-in for a username without an account, counted and locked exactly as for
+    one with an account: otherwise the lock-out message after a few tries would tell an
+    attacker which usernames exist."""
+    key = hashlib.sha256(normal_username(username).encode()).hexdigest()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added = session.execute(
+        insert(LoginFailure)
+        .values(name_hash=key, failures=0, last_at=now)
+        .on_conflict_do_nothing(index_elements=["name_hash"])
+        .returning(LoginFailure.name_hash)
+    ).first()
+    if added is not None:  # a new name: forget the names nobody has tried for a long while
+        session.execute(
+            delete(LoginFailure).where(LoginFailure.last_at < now - FORGET_UNKNOWN_NAMES_AFTER)
+        )
+    row = session.get(LoginFailure, key, populate_existing=True)
+    assert row is not None  # inserted above or already there
+    row.last_at = now
+    if row.locked_until is not None and row.locked_until > now:
+        return Login(LOCKED, locked_until=row.locked_until)
+    row.failures += 1
+    if row.failures >= policy.lockout_failures:
+        row.failures = 0
+        row.locked_until = now + policy.lockout
+        return Login(LOCKED, locked_until=row.locked_until)
+    return Login(WRONG)
 
 
 def change_password(

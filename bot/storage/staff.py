@@ -103,3 +103,17 @@ class AuditEntry(Base):
     target_kind: Mapped[str] = mapped_column(String(20))  # help_request, staff_user, session…
     target_id: Mapped[str] = mapped_column(String(40), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LoginFailure(Base):
+    """Wrong sign-ins for a username that has no account, counted as for one that has: the
+    lock-out then falls on both alike, and the form does not tell which usernames exist. Keyed
+    by the SHA-256 of the name typed (it may be a password typed in the wrong box)."""
+
+    __tablename__ = "staff_login_failures"
+    __table_args__ = (Index("ix_staff_login_failures_last_at", "last_at"),)
+
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)  # in a row, as StaffUser.failed_logins
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -125,9 +125,11 @@ def create_app(
         lease=lease,
     )
     # One embedded delivery worker, unless production runs `loa worker` processes instead.
+    # It runs with no sending channel too (make run's web chat only): people no channel can
+    # reach are then marked so and the broadcast finishes, rather than "preparing" for ever.
     deliverer = (
         delivery.from_settings(cfg, sessions=session_factory, channels=channels)
-        if cfg.embedded_worker and channels.senders
+        if cfg.embedded_worker
         else None
     )
     rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)

@@ -1,6 +1,6 @@
 """Where the delivery worker runs: one inside the app by default (started and stopped with
-it), none with EMBEDDED_WORKER=0; `loa worker` refuses to start without a channel or with
-unreadable quiet hours."""
+it, also with no sending channel, as in make run), none with EMBEDDED_WORKER=0; `loa worker`
+refuses to start without a channel or with unreadable quiet hours."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from sqlalchemy import select
 from bot import settings as settings_module
 from bot.alerts.delivery import Worker
 from bot.cli import main
+from bot.storage.alerts import DONE, UNREACHABLE, Broadcast, Delivery
 from bot.storage.delivery import AlertWorker
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
 from bot.web.app import create_app
+from testkit import alerts_seed
 from testkit.fakes import telegram as tg
 from testkit.fakes.server import serve
 
@@ -52,6 +54,30 @@ def test_the_app_runs_one_worker_and_stops_it_cleanly(env: str) -> None:
             assert time.monotonic() < deadline, "the embedded worker never beat"
             time.sleep(0.05)
     assert workers(env) == []  # stopped cleanly: its heartbeat row is gone
+
+
+def test_with_only_the_web_chat_a_broadcast_finishes_and_says_whom_it_could_not_reach(
+    env: str,
+) -> None:
+    """make run has no channel token: the web chat cannot be sent to, so its subscribers are
+    marked unreachable and the broadcast is done, not "preparing" for ever."""
+    factory = sessions(env)
+    alerts_seed.subscribers(factory, 3, channel="webchat")
+    with factory.begin() as session:
+        broadcast_id = alerts_seed.approved_broadcast(session, areas=[(20, None)]).id
+    app = create_app(settings_module.Settings(database_url=env, webchat_secret="s"))
+    assert isinstance(app.state.delivery_worker, Worker)
+    with serve(app):
+        deadline = time.monotonic() + 30
+        while True:
+            with factory() as session:
+                status = session.get(Broadcast, broadcast_id).status  # type: ignore[union-attr]
+                outcomes = list(session.scalars(select(Delivery.status)))
+            if status == DONE:
+                break
+            assert time.monotonic() < deadline, (status, outcomes)
+            time.sleep(0.05)
+    assert outcomes == [UNREACHABLE] * 3
 
 
 def test_embedded_worker_0_leaves_deliveries_to_loa_worker(env: str) -> None:

@@ -43,6 +43,7 @@ from bot.storage.staff import (
     OPERATOR,
     SUPERVISOR,
     AuditEntry,
+    LoginFailure,
     StaffUser,
 )
 from tests.desk_rig import CHEAP_POLICY, KY_LUA, PASSWORD, START, TAM_THANH, add_staff
@@ -113,6 +114,28 @@ def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(
     assert not stronger.hasher.check_needs_rehash(new)
     assert PasswordHasher().verify(new, PASSWORD)
     assert login(session_factory, "lan", PASSWORD, policy=stronger).outcome == OK
+
+
+def test_a_username_without_an_account_is_locked_out_alike(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The same answers, try for try, whether the account exists or not: otherwise the lock-out
+    after five tries would tell an attacker which usernames are real."""
+    add_staff(session_factory, "lan", OPERATOR, [KY_LUA])
+
+    def series(name: str, start: float) -> list[tuple[str, object]]:
+        tries = [login(session_factory, name, f"wrong {n}", minutes=start) for n in range(6)]
+        tries.append(login(session_factory, name, "wrong", minutes=start + 15))
+        return [(t.outcome, t.locked_until and t.locked_until - START) for t in tries]
+
+    real, made_up = series("lan", 0), series("Khong.Co ", 0)  # any case, any spaces
+    assert real == made_up
+    assert [outcome for outcome, _ in made_up] == [WRONG] * 4 + [LOCKED] * 2 + [WRONG]
+    # Another made-up name starts its own count; a long password is just another wrong one.
+    assert login(session_factory, "ai-do", "x" * 500).outcome == WRONG
+    with session_factory() as session:
+        stored = list(session.scalars(select(LoginFailure.name_hash)))
+    assert len(stored) == 2 and "khong.co" not in " ".join(stored)  # names kept only hashed
 
 
 def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(
