@@ -9,12 +9,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot import settings as settings_module
 from bot import wording
+from bot.alerts import broadcasts
 from bot.clock import VIETNAM, utcnow
 from bot.content import files, store
 from bot.content.bank.unanswered import groups
 from bot.content.files import DEMO_FILES, ContentError
+from bot.storage.content import ACTIVE, LockdownZone
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
 from bot.storage.questions import DOWN, UNKNOWN
@@ -114,15 +119,52 @@ def content_command(args: argparse.Namespace) -> int:
             return 0
         with factory.begin() as session:  # one transaction: all of the file, or nothing
             replace = getattr(args, "replace", False)
+            before = _zone_states(session)
             saved = Counter[str]()
             for raw in raws:
                 saved += files.load(
                     raw, session=session, prefer_province=cfg.province, replace=replace
                 )
+            session.flush()
+            drafts = _draft_zone_changes(session, before, cfg) if args.action == "import" else []
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 2
     print(wording.error("saved", counts=_counts(saved, removed=False)))
     if any(section.startswith("-") for section in saved):
         print(wording.error("removed", counts=_counts(saved, removed=True)))
+    for line in drafts:
+        print(line)
     return 0
+
+
+def _zone_states(session: Session) -> dict[str, str]:
+    rows = session.execute(select(LockdownZone.key, LockdownZone.status))
+    return {key: status for key, status in rows}
+
+
+def _draft_zone_changes(
+    session: Session, before: dict[str, str], cfg: settings_module.Settings
+) -> list[str]:
+    """A draft announcement for each zone the import set up or lifted (an officer reviews and
+    approves it in the desk, as for a level change); what to tell the editor about them.
+
+    A zone imported already lifted, or changed in other ways, gets none. A draft that cannot be
+    made (no scheme in force) is said, and the content is stored all the same: the content is
+    the decision, the announcement comes after it."""
+    told: list[str] = []
+    now = utcnow()
+    for zone in session.scalars(select(LockdownZone).order_by(LockdownZone.key)):
+        was = before.get(zone.key)
+        if was == zone.status or (zone.status != ACTIVE and was != ACTIVE):
+            continue
+        try:
+            with session.begin_nested():
+                draft = broadcasts.draft_for_zone(
+                    session=session, officer=None, zone_id=zone.id, now=now, cfg=cfg
+                )
+        except broadcasts.BroadcastError as exc:
+            told.append(wording.error("zone_draft_failed", zone=zone.name, reason=exc.message_vi))
+            continue
+        told.append(wording.error("zone_drafted", zone=zone.name, id=draft.id))
+    return told

@@ -223,3 +223,44 @@ def test_watch_refreshes_until_every_delivery_is_final(
         rest = watching.stdout.read()
         assert watching.wait(timeout=60) == 0
     assert rest.splitlines()[-1].startswith(f"#{draft.id} approved: [{'█' * 40}] 3/3 sent")
+
+
+def test_a_zone_set_up_or_lifted_by_an_import_gets_a_draft_to_approve(
+    db: sessionmaker[Session], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A new lockdown zone in `loa content import` makes an urgent draft for its commune, its
+    lifting a second one; importing the same file again, or a zone already lifted, makes none."""
+
+    def zone(status: str, ends: str | None, *, key: str = "ky-lua-to-9") -> str:
+        end = f"\n    ends_at: {ends}" if ends else ""
+        return f"""version: "1"
+zones:
+  - key: {key}
+    area: "Phường Kỳ Lừa, Tỉnh Lạng Sơn"
+    name: "Tổ dân phố 9"
+    kind: hamlet
+    status: {status}
+    starts_at: 2026-11-28{end}
+    decision: "12/QĐ-UBND"
+    source: demo
+"""
+
+    def imported(body: str) -> tuple[str, list[tuple[str, str, bool, int | None]]]:
+        path = tmp_path / "zones.yml"
+        path.write_text(body, encoding="utf-8")
+        code, out, err = loa(capsys, "content", "import", str(path))
+        assert code == 0, err
+        with db() as session:
+            rows = session.query(Broadcast).filter(Broadcast.kind == "zone_change").all()
+            return out, [(r.status, r.title, r.urgent, r.zone_id) for r in rows]
+
+    out, drafts = imported(zone("active", None))
+    assert "thông báo nháp số" in out and "Tổ dân phố 9" in out, out
+    assert [(s, u) for s, _, u, _ in drafts] == [("draft", True)]
+    again, same = imported(zone("active", None))
+    assert same == drafts and "nháp" not in again  # nothing changed: no second draft
+    _, lifted = imported(zone("lifted", "2026-11-30"))
+    assert [(s, u) for s, _, u, _ in lifted] == [("draft", True), ("draft", False)]
+    assert lifted[0][3] == lifted[1][3]  # the same zone
+    _, old = imported(zone("lifted", "2026-11-30", key="ky-lua-to-10"))
+    assert old == lifted  # imported already lifted: no news to announce
