@@ -53,9 +53,9 @@ _COLUMNS = (
 )
 
 
-def _published() -> Any:
+def _published(*columns: Any) -> Any:
     return (
-        select(*_COLUMNS)
+        select(*columns)
         .where(
             Broadcast.status.in_(ANNOUNCED),
             Broadcast.kind != DIGEST,
@@ -74,16 +74,20 @@ def _of(row: Any) -> Announcement:
 
 def listing(*, session: Session, area: AreaCode, page: int = 1, per_page: int = 20) -> Page:
     """One page of the announcements that reached ``area``, newest first: for a province, all
-    of its own and its communes'; for a commune, its own and the province's."""
-    rows = session.execute(_published().limit(MAX_SCANNED))
-    found = [_of(r) for r in rows if covers(r.areas or [], area)]
-    start = (page - 1) * per_page
-    return Page(found[start : start + per_page], len(found))
+    of its own and its communes'; for a commune, its own and the province's. The areas are
+    JSON, matched here (``cadence.covers``, as deliveries are), then the page's rows read."""
+    heads = session.execute(_published(Broadcast.id, Broadcast.areas).limit(MAX_SCANNED))
+    ids = [row.id for row in heads if covers(row.areas or [], area)]
+    chosen = ids[(page - 1) * per_page : page * per_page]
+    rows: list[Any] = []
+    if chosen:
+        rows = list(session.execute(_published(*_COLUMNS).where(Broadcast.id.in_(chosen))))
+    return Page([_of(r) for r in rows], len(ids))
 
 
 def get(*, session: Session, announcement_id: int, province_code: int) -> Announcement | None:
     """The published announcement with this id, if it concerns the province; else None."""
-    row = session.execute(_published().where(Broadcast.id == announcement_id)).first()
+    row = session.execute(_published(*_COLUMNS).where(Broadcast.id == announcement_id)).first()
     if row is None or not covers(row.areas or [], AreaCode(province_code)):
         return None
     return _of(row)

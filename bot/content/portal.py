@@ -86,12 +86,16 @@ class _Describer:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.seen: dict[int, LevelShown] = {}
+        self.words: dict[tuple[str, int], tuple[str, str]] = {}
 
     def __call__(self, row: AreaLevel | None) -> LevelShown | None:
         if row is None:
             return None
         if row.id not in self.seen:
-            name, meaning = schemes.describe(session=self.session, row=row)
+            said = (row.scheme, row.level)  # the words depend on these alone
+            if said not in self.words:
+                self.words[said] = schemes.describe(session=self.session, row=row)
+            name, meaning = self.words[said]
             scope = (
                 "national"
                 if row.province_code is None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -41,6 +43,7 @@ PER_FEED = 50  # entries per feed page
 NEWEST_ON_HOME = 5
 NEWEST_ON_COMMUNE = 10
 MAX_PAGE = 100_000
+VERSION_SECONDS = 1.0  # how stale the content's version may be: a change shows within it
 PAGE = re.compile(r"[0-9]{1,6}")
 CODE = re.compile(r"[0-9]{1,7}")
 # Telegram usernames: 5–32 of A-Z a-z 0-9 _ (core.telegram.org/bots/features#botfather);
@@ -101,6 +104,9 @@ class Pages:
     ) -> None:
         self.cfg, self.sessions, self.now = cfg, sessions, now
         self.cache = PageCache()
+        self.clock = time.monotonic
+        self.version_lock = threading.Lock()
+        self.last_version, self.version_at = "", 0.0
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
             lstrip_blocks=True,
@@ -138,7 +144,7 @@ class Pages:
     ) -> Response:
         """The page for ``key``, from the cache when the content has not changed since."""
         with self.sessions() as session:
-            version = portal.version(session=session)
+            version = self.version(session)
             page = self.cache.get(key, version)
             if page is None:
                 page = self.cache.put(key, version, make(session), media_type)
@@ -146,6 +152,17 @@ class Pages:
         if page.etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         return Response(page.body, media_type=page.media_type, headers=headers)
+
+    def version(self, session: Session) -> str:
+        """The content's version, read at most every ``VERSION_SECONDS`` (a busy site asks the
+        database once a second, not once a request)."""
+        with self.version_lock:
+            if self.clock() - self.version_at < VERSION_SECONDS and self.last_version:
+                return self.last_version
+        found = portal.version(session=session)
+        with self.version_lock:
+            self.last_version, self.version_at = found, self.clock()
+        return found
 
     def problem(self, request: Request, exc: Problem) -> Response:
         logger.info("public %s %s: %s %s", request.method, request.url.path, exc.status, exc.kind)
