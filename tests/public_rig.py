@@ -57,8 +57,9 @@ def announce(
     kind: str = ONE_OFF,
     status: str = APPROVED,
 ) -> int:
-    """A broadcast row as the officers' side leaves it (approved: text rendered); its id."""
-    approved = status in ("approved", "done")
+    """A broadcast row as the officers' side leaves it (approved: text rendered); its id. A
+    cancelled one was stopped after its approval (the hardest to tell from a published one)."""
+    approved = status in ("approved", "done", "cancelled")
     with factory.begin() as session:
         row = Broadcast(
             kind=kind,
@@ -66,7 +67,7 @@ def announce(
             areas=[{"province_code": p, "commune_code": c} for p, c in areas],
             title=title,
             template=text,
-            text=text if approved or status == "cancelled" else "",
+            text=text if approved else "",
             created_at=at - timedelta(minutes=5),
             updated_at=at,
             approved_at=at if approved else None,
