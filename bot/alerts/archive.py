@@ -72,12 +72,26 @@ def _of(row: Any) -> Announcement:
     return Announcement(row.id, row.kind, row.title, row.text, row.approved_at, areas, row.level)
 
 
-def listing(*, session: Session, area: AreaCode, page: int = 1, per_page: int = 20) -> Page:
+Heads = list[tuple[int, list[dict[str, Any]]]]  # (id, areas) of every published one, newest first
+
+
+def heads(*, session: Session) -> Heads:
+    """Every published announcement's id and areas, newest first (at most ``MAX_SCANNED``):
+    what ``listing`` filters; the pages keep it while the content's version stays the same."""
+    rows = session.execute(_published(Broadcast.id, Broadcast.areas).limit(MAX_SCANNED))
+    return [(row.id, row.areas or []) for row in rows]
+
+
+def listing(
+    *, session: Session, area: AreaCode, page: int = 1, per_page: int = 20,
+    known: Heads | None = None,
+) -> Page:  # fmt: skip
     """One page of the announcements that reached ``area``, newest first: for a province, all
     of its own and its communes'; for a commune, its own and the province's. The areas are
-    JSON, matched here (``cadence.covers``, as deliveries are), then the page's rows read."""
-    heads = session.execute(_published(Broadcast.id, Broadcast.areas).limit(MAX_SCANNED))
-    ids = [row.id for row in heads if covers(row.areas or [], area)]
+    JSON, matched here (``cadence.covers``, as deliveries are), then the page's rows read;
+    ``known``: the ``heads`` already read."""
+    found = known if known is not None else heads(session=session)
+    ids = [id_ for id_, areas in found if covers(areas, area)]
     chosen = ids[(page - 1) * per_page : page * per_page]
     rows: list[Any] = []
     if chosen:

@@ -107,6 +107,7 @@ class Pages:
         self.clock = time.monotonic
         self.version_lock = threading.Lock()
         self.last_version, self.version_at = "", 0.0
+        self.known: tuple[str, archive.Heads] | None = None  # the archive's heads, by version
         self.env = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
             lstrip_blocks=True,
@@ -164,6 +165,17 @@ class Pages:
             self.last_version, self.version_at = found, self.clock()
         return found
 
+    def news(self, session: Session, area: AreaCode, page: int, per_page: int) -> archive.Page:
+        """``archive.listing``, its heads read once per content version (every page lists)."""
+        version = self.version(session)
+        known = self.known
+        if known is None or known[0] != version:
+            known = (version, archive.heads(session=session))
+            self.known = known
+        return archive.listing(
+            session=session, area=area, page=page, per_page=per_page, known=known[1]
+        )
+
     def problem(self, request: Request, exc: Problem) -> Response:
         logger.info("public %s %s: %s %s", request.method, request.url.path, exc.status, exc.kind)
         body = self.html("error.html", kind=exc.kind, status=exc.status, **exc.values)
@@ -177,18 +189,12 @@ class Pages:
     def home(self, session: Session) -> bytes:
         at = self.now()
         shown = portal.province(session=session, province=self.province, at=at)
-        news = archive.listing(
-            session=session, area=AreaCode(self.province.code), per_page=NEWEST_ON_HOME
-        )
+        news = self.news(session, AreaCode(self.province.code), 1, NEWEST_ON_HOME)
         return self.html("home.html", page=shown, news=news)
 
     def commune(self, session: Session, place: Place) -> bytes:
         shown = portal.commune(session=session, place=place, at=self.now())
-        news = archive.listing(
-            session=session,
-            area=AreaCode(place.province_code, place.code),
-            per_page=NEWEST_ON_COMMUNE,
-        )
+        news = self.news(session, AreaCode(place.province_code, place.code), 1, NEWEST_ON_COMMUNE)
         return self.html("commune.html", page=shown, news=news)
 
     def place(self, code: str) -> Place:
@@ -198,9 +204,7 @@ class Pages:
         return found
 
     def archive_page(self, session: Session, page: int) -> bytes:
-        found = archive.listing(
-            session=session, area=AreaCode(self.province.code), page=page, per_page=PER_PAGE
-        )
+        found = self.news(session, AreaCode(self.province.code), page, PER_PAGE)
         last = pages_of(found.total, PER_PAGE, page)
         return self.html("archive.html", news=found, page=page, last=last)
 
@@ -224,7 +228,7 @@ class Pages:
         path = request.url.path
 
         def make(session: Session) -> bytes:
-            found = archive.listing(session=session, area=area, page=page, per_page=PER_FEED)
+            found = self.news(session, area, page, PER_FEED)
             last = pages_of(found.total, PER_FEED, page)
 
             def at(p: int) -> str:
