@@ -81,21 +81,25 @@ class Commune:
 
 
 class _Describer:
-    """``schemes.describe`` once per history row of a page (a page shows a row many times)."""
+    """Each level row as ``schemes.describe`` words it (the chat's words), each scheme's
+    levels read once per page (a page shows the same few levels many times)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.seen: dict[int, LevelShown] = {}
-        self.words: dict[tuple[str, int], tuple[str, str]] = {}
+        self.schemes: dict[str, dict[int, schemes.Level]] = {}
 
     def __call__(self, row: AreaLevel | None) -> LevelShown | None:
         if row is None:
             return None
         if row.id not in self.seen:
-            said = (row.scheme, row.level)  # the words depend on these alone
-            if said not in self.words:
-                self.words[said] = schemes.describe(session=self.session, row=row)
-            name, meaning = self.words[said]
+            if row.scheme not in self.schemes:  # one query for all of a scheme's levels
+                self.schemes[row.scheme] = schemes.levels(session=self.session, scheme=row.scheme)
+            found = self.schemes[row.scheme].get(row.level)
+            if found is not None:  # what ``describe`` says, read with its siblings
+                name, meaning = found.name, found.meaning
+            else:  # a level the scheme no longer has: ``describe``'s fallbacks
+                name, meaning = schemes.describe(session=self.session, row=row)
             scope = (
                 "national"
                 if row.province_code is None

@@ -8,9 +8,12 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import places
 from bot.storage.engine import sessions
@@ -137,3 +140,20 @@ def test_bad_input_gets_a_clear_page(
 def test_html_typed_comes_back_escaped(site: str) -> None:
     answer = httpx.get(f"{site}/tim", params={"q": SCRIPT})
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in answer.text
+
+
+# Anything at all in a search, a code or a page number: 2xx, 3xx or a 4xx page, never a 5xx.
+HOSTILE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+@settings(deadline=None, database=None, derandomize=True, max_examples=60)
+@given(typed=HOSTILE, code=HOSTILE, page=HOSTILE)
+def test_whatever_is_typed_never_gets_a_5xx(site: str, typed: str, code: str, page: str) -> None:
+    for path, params in (
+        ("/tim", {"q": typed}),
+        (f"/xa/{quote(code, safe='')}", {}),
+        ("/thong-bao", {"page": page}),
+        (f"/xa/{KY_LUA}/atom.xml", {"page": page}),
+    ):
+        answer = httpx.get(f"{site}{path}", params=params)
+        assert answer.status_code < 500, (path, params, answer.status_code)
