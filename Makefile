@@ -15,7 +15,7 @@ LOCKS := requirements
 # fresh make test), and the memory (about 1.2 GiB per Rasa) is there.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk bench-broadcast clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk bench-broadcast bench-page clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ bench-desk: setup ## the desk's pages with 100,000 requests on SQLite and Postgr
 
 bench-broadcast: setup ## broadcasts to 100,000 subscribers on SQLite and PostgreSQL: rate, approval to first message, 30/s pacing
 	$(PY) -m bench.broadcast
+
+bench-page: setup ## the public pages with every commune and 10,000 zones, SQLite and PostgreSQL: p95 cold and warm, bytes
+	$(PY) -m bench.page
 
 clean: ## remove environments, models and local data
 	rm -rf $(VENV) $(RASA_VENV) models var

@@ -101,6 +101,10 @@ class Settings:
     telegram_api_base_url: str = field(
         default="https://api.telegram.org", metadata=_env("TELEGRAM_API_BASE_URL")
     )
+    # The public pages' "receive announcements" links: the bot's @username (t.me/<name>) and
+    # the Official Account's id (zalo.me/<id>). "": the page says that channel is not set up.
+    telegram_bot_username: str = field(default="", metadata=_env("TELEGRAM_BOT_USERNAME"))
+    zalo_oa_id: str = field(default="", metadata=_env("ZALO_OA_ID"))
     zalo_oa_app_id: str = field(default="", metadata=_env("ZALO_OA_APP_ID"))
     zalo_oa_app_secret: str = field(default="", metadata=_env("ZALO_OA_APP_SECRET"))
     zalo_oa_secret_key: str = field(default="", metadata=_env("ZALO_OA_SECRET_KEY"))

@@ -1,6 +1,7 @@
-"""The app: web chat page and API, channel webhooks, the hotline desk (/desk), health; the
-outbox, the retry worker and one broadcast delivery worker run in its lifespan (the embedded
-default; EMBEDDED_WORKER=0 leaves deliveries to `loa worker` processes)."""
+"""The app: the province's public pages (/), web chat page and API, channel webhooks, the
+hotline desk (/desk), health; the outbox, the retry worker and one broadcast delivery worker
+run in its lifespan (the embedded default; EMBEDDED_WORKER=0 leaves deliveries to `loa worker`
+processes)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -30,7 +31,7 @@ from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
 from bot.storage.leases import RENEW_EVERY, Lease
-from bot.web import desk, webhooks
+from bot.web import desk, public, webhooks
 from bot.web import webchat as webchat_api
 from bot.web.desk import workers as desk_workers
 from bot.web.security import SecurityHeaders
@@ -187,11 +188,8 @@ def create_app(
         webchat_api.router(cfg=cfg, gateway=gateway, sessions=session_factory, clock=clock)
     )
     desk.install(app, cfg=cfg, sessions=session_factory, now=now, clock=clock)
+    public.install(app, cfg=cfg, sessions=session_factory, now=now)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/chat")
 
     @app.get("/chat", include_in_schema=False)
     async def chat_page(request: Request) -> Response:

@@ -27,7 +27,7 @@ def _routes(app: Rig) -> list[tuple[str, httpx.Response]]:
     tg_headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     return [
         ("page", httpx.get(f"{app.url}/chat")),
-        ("redirect", httpx.get(f"{app.url}/")),
+        ("public page", httpx.get(f"{app.url}/")),
         ("chat post", httpx.post(f"{app.url}/api/chat/messages", json=chat_message, timeout=10)),
         ("chat get", httpx.get(f"{app.url}/api/chat/messages", params={"sender": sender})),
         ("health", httpx.get(f"{app.url}/healthz", timeout=10)),
