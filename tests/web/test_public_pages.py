@@ -182,6 +182,9 @@ def test_pages_carry_an_etag_and_a_short_max_age(site) -> None:
     again = httpx.get(f"{url}/", headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert "script-src 'self'" in first.headers["content-security-policy"]
+    for path in ("/", "/xa/6187", "/thong-bao", "/thong-bao/atom.xml"):  # link checkers, monitors
+        head = httpx.head(f"{url}{path}")
+        assert head.status_code == 200 and head.content == b"", path
 
 
 def officer(factory: sessionmaker[Session], username: str) -> Staff:

@@ -262,11 +262,11 @@ def install(
     router = APIRouter(include_in_schema=False)
     province = pages.province
 
-    @router.get("/")
+    @router.api_route("/", methods=["GET", "HEAD"])
     def home(request: Request) -> Response:
         return pages.serve(request, "/", pages.home)
 
-    @router.get("/tim")
+    @router.api_route("/tim", methods=["GET", "HEAD"])
     def search(request: Request) -> Response:
         typed = " ".join(request.query_params.get("q", "").split())
         if not typed:
@@ -284,29 +284,29 @@ def install(
         body = pages.html("search.html", typed=typed, found=found)
         return Response(body, media_type="text/html; charset=utf-8")
 
-    @router.get("/xa/{code}")
+    @router.api_route("/xa/{code}", methods=["GET", "HEAD"])
     def commune(request: Request, code: str) -> Response:
         place = pages.place(code)
         return pages.serve(request, f"/xa/{place.code}", lambda s: pages.commune(s, place))
 
-    @router.get("/xa/{code}/atom.xml")
+    @router.api_route("/xa/{code}/atom.xml", methods=["GET", "HEAD"])
     def commune_feed(request: Request, code: str) -> Response:
         place = pages.place(code)
         area = AreaCode(place.province_code, place.code)
         return pages.feed_response(request, area, place.name, f"/xa/{place.code}")
 
-    @router.get("/thong-bao")
+    @router.api_route("/thong-bao", methods=["GET", "HEAD"])
     def announcements(request: Request) -> Response:
         page = page_number(request)
         return pages.serve(
             request, f"/thong-bao?page={page}", lambda s: pages.archive_page(s, page)
         )
 
-    @router.get("/thong-bao/atom.xml")
+    @router.api_route("/thong-bao/atom.xml", methods=["GET", "HEAD"])
     def province_feed(request: Request) -> Response:
         return pages.feed_response(request, AreaCode(province.code), province.name, "/thong-bao")
 
-    @router.get("/thong-bao/{announcement_id}")
+    @router.api_route("/thong-bao/{announcement_id}", methods=["GET", "HEAD"])
     def announcement(request: Request, announcement_id: str) -> Response:
         if not CODE.fullmatch(announcement_id):
             raise Problem(404, "no_announcement")
