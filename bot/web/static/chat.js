@@ -269,6 +269,17 @@
     b.addEventListener('click', () => { if (!busy) send({ text: b.dataset.text }, b.dataset.text); });
   });
 
+  // In the portal's widget frame: Escape closes the widget (its page cannot see our keys), and
+  // the widget asks for the focus when it opens.
+  if (app.dataset.embed && window.parent !== window) {
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') window.parent.postMessage({ loa: 'close' }, '*'); // says nothing private
+    });
+    window.addEventListener('message', (e) => {
+      if (e.source === window.parent && e.data && e.data.loa === 'focus') input.focus();
+    });
+  }
+
   // Re-render the last bubbles of this tab's conversation, then start polling.
   try {
     const saved = JSON.parse(store.get('sessionStorage', 'loa.history') || 'null');
