@@ -9,7 +9,7 @@
   if (!script || !script.src) return;
   const ORIGIN = new URL(script.src).origin;
   const data = script.dataset;
-  const TITLE = (data.title || '').trim().slice(0, 80) || 'Loa — Trợ lý thông tin phòng chống dịch';
+  const TITLE = (data.title || '').trim().slice(0, 80) || 'Loa — hỏi đáp về dịch bệnh';
   const LABEL = (data.label || '').trim().slice(0, 40) || 'Hỏi Loa';
   const SIDE = data.position === 'left' ? 'left' : 'right';
 
@@ -97,12 +97,12 @@
     root.append(launcher, panel);
     document.body.append(host);
 
-    let frame = null;
-    const focusChat = () => { if (frame && frame.contentWindow) frame.contentWindow.postMessage({ loa: 'focus' }, ORIGIN); };
+    let frame = null, loaded = false; // before its load the frame holds about:blank, not us
+    const focusChat = () => { if (loaded) frame.contentWindow.postMessage({ loa: 'focus' }, ORIGIN); };
     function open() {
       if (!frame) { // loaded on first use only: the portal's page stays light
         frame = el('iframe', { src: `${ORIGIN}/chat?embed=1`, title: 'Trò chuyện với Loa', allow: '' });
-        frame.addEventListener('load', focusChat);
+        frame.addEventListener('load', () => { loaded = true; focusChat(); });
         panel.append(frame);
       }
       panel.hidden = false;
