@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import axe_playwright_python
-from playwright.sync_api import Frame, Page
+from playwright.sync_api import Frame, Page, ViewportSize
 
 AXE_JS = Path(axe_playwright_python.__file__).resolve().parent / "axe.min.js"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "tests" / "artifacts"
-VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
+VIEWPORTS: dict[str, ViewportSize] = {
+    "phone": {"width": 360, "height": 740},
+    "desktop": {"width": 1280, "height": 800},
+}
 SERIOUS = ("serious", "critical")
 # WCAG 2.1 A and AA (contrast AA, names, landmarks…) and axe's best practices. Frames are
 # checked one by one (``frame`` below): axe's own frame messaging needs axe in every frame.

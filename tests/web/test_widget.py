@@ -148,3 +148,26 @@ def test_the_chat_api_grants_no_cors_to_embedding_sites(database_url, session_fa
             )
             assert posted.status_code == 403, origin
             assert "access-control-allow-origin" not in posted.headers, origin
+
+
+def test_in_the_widget_frame_the_conversation_cookie_is_partitioned(
+    database_url, session_factory
+) -> None:
+    """A portal on another site would get no SameSite=Strict cookie in its frame (a new
+    conversation at every message); the frame's requests get a partitioned one instead."""
+    message = {"message_id": "4b0d8e4e-1f43-4a6e-9d1c-2f1c1c2b7c11", "text": "xin chào"}
+    with rig(database_url, session_factory, embed_origins=SETTING) as app:
+        framed = httpx.post(
+            f"{app.url}/api/chat/messages", json=message, headers={"X-Loa-Embed": "1"}
+        )
+        page = httpx.post(f"{app.url}/api/chat/messages", json={**message, "message_id": "b2"})
+        reset = httpx.post(f"{app.url}/api/chat/reset", headers={"X-Loa-Embed": "1"})
+    assert framed.status_code == 200 and page.status_code == 200
+    attributes = {a.strip().lower() for a in framed.headers["set-cookie"].split(";")[1:]}
+    assert {"samesite=none", "secure", "partitioned", "httponly", "path=/api/chat"} <= attributes
+    assert "samesite=strict" in page.headers["set-cookie"].lower()  # our own page: unchanged
+    assert "partitioned" not in page.headers["set-cookie"].lower()
+    # "Xóa cuộc trò chuyện" in the frame removes the partitioned cookie (and the other).
+    removed = reset.headers.get_list("set-cookie")
+    assert len(removed) == 2 and all("max-age=0" in c.lower() for c in removed), removed
+    assert any("partitioned" in c.lower() for c in removed), removed
