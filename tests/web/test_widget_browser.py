@@ -67,13 +67,24 @@ class Portal:
         async def snippet(request: Request) -> Response:
             return page(f'<script src="{self.app_url}/widget.js" async></script>')
 
+        async def attributes(request: Request) -> Response:  # the optional data- attributes
+            return page(
+                f'<script src="{self.app_url}/widget.js" async data-position="left"'
+                ' data-label="Trợ lý Loa" data-title="Hỏi đáp <b>phòng dịch</b>"></script>'
+            )
+
         async def frame(request: Request) -> Response:  # a frame of the chat, no widget
             return page(f'<iframe src="{self.app_url}/chat?embed=1" title="Loa"></iframe>')
 
         async def favicon(request: Request) -> Response:
             return Response(status_code=204)
 
-        routes = [Route("/", snippet), Route("/frame", frame), Route("/favicon.ico", favicon)]
+        routes = [
+            Route("/", snippet),
+            Route("/attributes", attributes),
+            Route("/frame", frame),
+            Route("/favicon.ico", favicon),
+        ]
         return Starlette(routes=routes)
 
 
@@ -199,6 +210,24 @@ def test_on_a_phone_the_widget_fills_the_screen(database_url, session_factory, p
         box = close.bounding_box()
         assert box is not None and box["width"] >= 44 and box["height"] >= 44  # a finger's size
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # A desktop at 200 % zoom (1280×800 CSS pixels become 640×400): full screen too.
+        page.set_viewport_size({"width": 640, "height": 400})
+        assert dialog.bounding_box() == {"x": 0, "y": 0, "width": 640, "height": 400}
+        expect(chat_frame(page).locator("#text")).to_be_in_viewport()
+
+
+def test_the_snippet_attributes_set_side_label_and_title(
+    database_url, session_factory, page: Page
+) -> None:
+    with portal_and_app(database_url, session_factory, listed=True) as (portal, _app):
+        page.goto(f"{portal.url}/attributes")
+        launcher = page.get_by_role("button", name="Trợ lý Loa")
+        box = launcher.bounding_box()
+        assert box is not None and box["x"] < 40  # on the left
+        launcher.click()
+        # Text, never markup: the title is shown as typed.
+        expect(page.get_by_role("dialog", name="Hỏi đáp <b>phòng dịch</b>")).to_be_visible()
+        assert page.locator("[data-loa-widget] b").count() == 0
 
 
 def test_a_site_not_in_embed_origins_gets_no_widget_and_no_frame(
