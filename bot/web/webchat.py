@@ -232,9 +232,9 @@ def router(
         if not _same_origin(request):
             return refused(403, "web_invalid", "reset from another site", address)
         response = _json_response({"replies": []})
+        # Both kinds: the conversation may have begun in the widget's frame on our own site.
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
-        if _embedded(request):
-            _set_cookie(response, request, "", max_age=0)
+        _set_cookie(response, request, "", max_age=0, partitioned=True)
         return response
 
     return api
@@ -258,14 +258,19 @@ def _embedded(request: Request) -> bool:
 
 
 def _set_cookie(
-    response: Response, request: Request, value: str, *, max_age: int = COOKIE_DAYS * 86400
+    response: Response,
+    request: Request,
+    value: str,
+    *,
+    max_age: int = COOKIE_DAYS * 86400,
+    partitioned: bool = False,
 ) -> None:
     """The conversation's cookie: SameSite=Strict on our own page; in the widget's frame,
     where the portal may be another site and a Strict (or Lax) cookie is neither stored nor
     sent, a partitioned one (CHIPS: SameSite=None; Secure; Partitioned), kept by the browser
     for that portal only. https://developer.mozilla.org/docs/Web/Privacy/Guides/Privacy_sandbox/Partitioned_cookies
     """
-    if not _embedded(request):
+    if not (partitioned or _embedded(request)):
         response.set_cookie(
             COOKIE,
             value,

@@ -183,6 +183,15 @@ def test_the_widget_opens_chats_and_closes_on_a_portal_of_another_origin(
         expect(chat_frame(page).locator(".msg.bot").last).to_contain_text("echo: còn gì nữa")
         # One conversation, though the portal is another site (its cookie is partitioned).
         assert len({r["sender"] for r in app.rasa.received}) == 1, app.rasa.received
+        # "Xóa cuộc trò chuyện" (pressed twice) in the frame: the next message starts anew.
+        chat_frame(page).locator("#reset").click()
+        chat_frame(page).locator("#reset").click()
+        expect(chat_frame(page).locator("#notice")).to_contain_text("Đã xóa cuộc trò chuyện")
+        chat_frame(page).locator("#text").fill("câu mới")
+        chat_frame(page).locator("#text").press("Enter")
+        expect(chat_frame(page).locator(".msg.bot").last).to_contain_text("echo: câu mới")
+        assert len({r["sender"] for r in app.rasa.received}) == 2, app.rasa.received
+        text.focus()
         page.get_by_role("button", name="Đóng khung trò chuyện").click()
         expect(dialog).to_be_hidden()
         assert focused_in_widget(page) == "launcher"
