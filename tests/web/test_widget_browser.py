@@ -219,6 +219,17 @@ def test_on_a_phone_the_widget_fills_the_screen(database_url, session_factory, p
         box = close.bounding_box()
         assert box is not None and box["width"] >= 44 and box["height"] >= 44  # a finger's size
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # Full screen, the focus stays in the panel: Tab after the chat's last control comes
+        # back to the close button, Shift+Tab from it goes back into the chat.
+        expect(dialog).to_have_attribute("aria-modal", "true")
+        chat_frame(page).locator("#reset").focus()
+        page.keyboard.press("Tab")
+        assert focused_in_widget(page) == "close"
+        page.keyboard.press("Shift+Tab")
+        in_frame = "document.querySelector('[data-loa-widget]').shadowRoot.activeElement.tagName"
+        assert page.evaluate(in_frame) == "IFRAME"
+        page.keyboard.press("Tab")  # the chat's first control: the emergency number
+        expect(chat_frame(page).locator("a.emergency")).to_be_focused()
         # A desktop at 200 % zoom (1280×800 CSS pixels become 640×400): full screen too.
         page.set_viewport_size({"width": 640, "height": 400})
         assert dialog.bounding_box() == {"x": 0, "y": 0, "width": 640, "height": 400}

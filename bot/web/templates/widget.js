@@ -30,6 +30,8 @@
     return;
   }
 
+  // Phones, and desktops zoomed to 200 %: the panel covers the page and holds the focus.
+  const FULL_SCREEN = '(max-width: 600px), (max-height: 500px)';
   const CSS = `
     :host { all: initial; }
     * { box-sizing: border-box; }
@@ -54,7 +56,7 @@
       cursor: pointer; }
     .close:hover { background: rgba(255, 255, 255, 0.15); }
     iframe { flex: 1 1 auto; width: 100%; min-height: 0; border: 0; background: #f2f5f8; }
-    @media (max-width: 600px), (max-height: 500px) {
+    @media ${FULL_SCREEN} {
       .panel { inset: 0; width: auto; height: auto; border-radius: 0; }
     }
     @media (prefers-reduced-motion: no-preference) { .panel { animation: loa-in 0.15s ease-out; } }
@@ -93,6 +95,10 @@
     const bar = el('div', { class: 'bar' });
     const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Đóng khung trò chuyện' }, '×');
     bar.append(el('p', { id: 'title', class: 'title' }, TITLE), close);
+    // Full screen, the page behind cannot be seen: Tab leaving the chat comes back to the
+    // bar (a frame's keys cannot be caught, its focus leaving it can).
+    const back = el('span', { tabindex: '-1' });
+    back.addEventListener('focus', () => close.focus());
     panel.append(bar);
     root.append(launcher, panel);
     document.body.append(host);
@@ -103,8 +109,11 @@
       if (!frame) { // loaded on first use only: the portal's page stays light
         frame = el('iframe', { src: `${ORIGIN}/chat?embed=1`, title: 'Trò chuyện với Loa', allow: '' });
         frame.addEventListener('load', () => { loaded = true; focusChat(); });
-        panel.append(frame);
+        panel.append(frame, back);
       }
+      const full = window.matchMedia(FULL_SCREEN).matches;
+      back.tabIndex = full ? 0 : -1;
+      panel.setAttribute('aria-modal', String(full));
       panel.hidden = false;
       launcher.setAttribute('aria-expanded', 'true');
       focusChat();
@@ -117,6 +126,9 @@
     }
     launcher.addEventListener('click', () => (panel.hidden ? open() : shut()));
     close.addEventListener('click', shut);
+    close.addEventListener('keydown', (e) => { // and Shift+Tab from the bar goes into the chat
+      if (e.key === 'Tab' && e.shiftKey && back.tabIndex === 0 && frame) { e.preventDefault(); frame.focus(); }
+    });
     panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.stopPropagation(); shut(); } });
     // Escape pressed inside the chat: the frame cannot reach us but by a message.
     window.addEventListener('message', (e) => {
