@@ -31,7 +31,7 @@ from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.storage.engine import sessions
 from bot.storage.leases import RENEW_EVERY, Lease
-from bot.web import desk, public, webhooks
+from bot.web import desk, public, webhooks, widget
 from bot.web import webchat as webchat_api
 from bot.web.desk import workers as desk_workers
 from bot.web.security import SecurityHeaders
@@ -187,16 +187,19 @@ def create_app(
     app.include_router(
         webchat_api.router(cfg=cfg, gateway=gateway, sessions=session_factory, clock=clock)
     )
+    app.include_router(widget.router(embed_origins_setting=cfg.embed_origins))
     desk.install(app, cfg=cfg, sessions=session_factory, now=now, clock=clock)
     public.install(app, cfg=cfg, sessions=session_factory, now=now)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/chat", include_in_schema=False)
     async def chat_page(request: Request) -> Response:
+        """The chat; ``?embed=1`` is the compact page the widget's frame shows (any other
+        value: the full page)."""
+        values = {"title": "Loa", "province": cfg.province, "api_base": "/api/chat"}
+        embed = request.query_params.get("embed") == "1"
         return templates.TemplateResponse(
-            request,
-            "chat.html",
-            {"title": "Loa", "province": cfg.province, "api_base": "/api/chat", "hotline": "115"},
+            request, "chat.html", {**values, "hotline": "115", "embed": embed}
         )
 
     @app.get("/healthz")

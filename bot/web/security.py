@@ -29,22 +29,24 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 ORIGIN = re.compile(r"https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
-def _origins(embed_origins: str) -> list[str]:
-    """The well-formed origins of the setting; the others are left out, with a log line."""
+def embed_origins(setting: str, *, warn: bool = True) -> list[str]:
+    """The well-formed origins of EMBED_ORIGINS; the others are left out, with a log line
+    unless ``warn`` is off (the setting is read by more than one part of the app)."""
     found = []
-    for origin in embed_origins.split():
+    for origin in setting.split():
         if ORIGIN.fullmatch(origin):
             found.append(origin)
-        else:
+        elif warn:
             logger.warning(
                 "EMBED_ORIGINS: %r is not an origin (https://host[:port]); ignored", origin
             )
     return found
 
 
-def security_headers(embed_origins: str = "") -> dict[str, str]:
-    """The headers every response carries; ``embed_origins`` (space-separated) may frame us."""
-    origins = _origins(embed_origins)
+def security_headers(setting: str = "") -> dict[str, str]:
+    """The headers every response carries; the origins of ``setting`` (EMBED_ORIGINS,
+    space-separated) may frame us."""
+    origins = embed_origins(setting)
     ancestors = " ".join(["'self'", *origins])
     headers = {
         "Content-Security-Policy": f"{POLICY}; frame-ancestors {ancestors}",

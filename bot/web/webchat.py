@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 COOKIE = "loa_chat"
 COOKIE_PATH = "/api/chat"
+EMBED_HEADER = "x-loa-embed"  # sent by /chat?embed=1, the widget's frame
 COOKIE_DAYS = 30  # a conversation's cookie lives this long; "Xóa cuộc trò chuyện" ends it sooner
 MAX_AFTER = 2**63 - 1  # message ids are 64-bit at most
 _ERRORS = {
@@ -231,7 +232,9 @@ def router(
         if not _same_origin(request):
             return refused(403, "web_invalid", "reset from another site", address)
         response = _json_response({"replies": []})
+        # Both kinds: the conversation may have begun in the widget's frame on our own site.
         response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        _set_cookie(response, request, "", max_age=0, partitioned=True)
         return response
 
     return api
@@ -249,16 +252,47 @@ def _error(status: int, message: str) -> JSONResponse:
     return _json_response({"detail": wording.system(message)}, status)
 
 
-def _set_cookie(response: Response, request: Request, value: str) -> None:
+def _embedded(request: Request) -> bool:
+    """Whether the chat page in the portal's widget frame made the request (it says so)."""
+    return request.headers.get(EMBED_HEADER) == "1"
+
+
+def _set_cookie(
+    response: Response,
+    request: Request,
+    value: str,
+    *,
+    max_age: int = COOKIE_DAYS * 86400,
+    partitioned: bool = False,
+) -> None:
+    """The conversation's cookie: SameSite=Strict on our own page; in the widget's frame,
+    where the portal may be another site and a Strict (or Lax) cookie is neither stored nor
+    sent, a partitioned one (CHIPS: SameSite=None; Secure; Partitioned), kept by the browser
+    for that portal only. https://developer.mozilla.org/docs/Web/Privacy/Guides/Privacy_sandbox/Partitioned_cookies
+    """
+    if not (partitioned or _embedded(request)):
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=max_age,
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return
     response.set_cookie(
         COOKIE,
         value,
-        max_age=COOKIE_DAYS * 86400,
+        max_age=max_age,
         path=COOKIE_PATH,
         httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
+        samesite="none",
+        secure=True,
     )
+    # Starlette writes Partitioned only on Python >= 3.14: added to the header it just wrote.
+    name, header = response.raw_headers[-1]
+    response.raw_headers[-1] = (name, header + b"; Partitioned")
 
 
 def _is_json(request: Request) -> bool:

@@ -10,6 +10,8 @@
   const MAX = 2000, WARN = 1800, KEEP = 50, POLL_MS = 4000, TIMEOUT_MS = 20000;
   const FALLBACK = 'Không gửi được tin nhắn. Bạn vui lòng thử lại.';
   const EMERGENCY = new Set(['111', '112', '113', '114', '115']);
+  // In the widget's frame the server keeps the conversation in a cookie for that portal only.
+  const EMBED = app.dataset.embed ? { 'X-Loa-Embed': '1' } : {};
 
   const store = {
     get(s, k) { try { return window[s].getItem(k); } catch { return null; } },
@@ -154,7 +156,7 @@
       try {
         res = await fetchT(API + '/messages', {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...EMBED },
           body: json,
         });
       } catch (err) {
@@ -252,7 +254,7 @@
     resetArmed = 0;
     resetBtn.textContent = RESET_LABEL;
     try {
-      const res = await fetchT(API + '/reset', { method: 'POST', headers: { Accept: 'application/json' } });
+      const res = await fetchT(API + '/reset', { method: 'POST', headers: { Accept: 'application/json', ...EMBED } });
       if (!res.ok) throw new Error(String(res.status));
     } catch (err) { showNotice(FALLBACK); return; }
     while (hist.length) removeEntry(hist[hist.length - 1]);
@@ -268,6 +270,17 @@
   document.querySelectorAll('.suggestions [data-text]').forEach((b) => {
     b.addEventListener('click', () => { if (!busy) send({ text: b.dataset.text }, b.dataset.text); });
   });
+
+  // In the portal's widget frame: Escape closes the widget (its page cannot see our keys), and
+  // the widget asks for the focus when it opens.
+  if (EMBED['X-Loa-Embed'] && window.parent !== window) {
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') window.parent.postMessage({ loa: 'close' }, '*'); // says nothing private
+    });
+    window.addEventListener('message', (e) => {
+      if (e.source === window.parent && e.data && e.data.loa === 'focus') input.focus();
+    });
+  }
 
   // Re-render the last bubbles of this tab's conversation, then start polling.
   try {
