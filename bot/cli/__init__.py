@@ -74,7 +74,9 @@ def _run(_: argparse.Namespace) -> int:
 
 def _print_urls(cfg: settings_module.Settings) -> None:
     print()
-    print(f"  Loa is running. Web chat:  {cfg.app_url}/chat")
+    print(f"  Loa is running. Province's page: {cfg.app_url}/")
+    print(f"  Web chat:                  {cfg.app_url}/chat")
+    print(f"  Chat widget for portals:   {cfg.app_url}/widget.js  (EMBED_ORIGINS lists the sites)")
     print(f"  Hotline desk (staff):      {cfg.app_url}/desk")
     print(f"  Health:                    {cfg.app_url}/healthz")
     print(f"  Rasa (NLU parse):          {cfg.rasa_url}/model/parse?token=<RASA_TOKEN>")

@@ -10,7 +10,9 @@ update_id. A date that is not a sane Unix time is still refused.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 from connectors import fields as f
@@ -32,6 +34,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Commands become the payloads the assistant already understands.
 # /start greets and offers announcements (a channel's start, as a Zalo OA follow).
 COMMANDS = {"/start": "/start_chat", "/help": "/greet", "/stop": "/unsubscribe_alerts"}
+# The public page's "Nhận thông báo cho xã này" link: t.me/<bot>?start=xa_<commune code>.
+SUBSCRIBE_START = re.compile(r"/start(?:@\w+)? xa_([0-9]{1,7})")
+SUBSCRIBE_PAYLOAD = "/subscribe_alerts"
 MAX_DATE = 2**32  # Unix seconds (year 2106): Telegram's dates are 32-bit
 
 logger = logging.getLogger(__name__)
@@ -87,6 +92,8 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
     caption = f.text(message, "caption") or ""
     if (words := f.text(message, "text")) is not None:
         command = words.strip().split("@")[0].split(" ")[0].lower()
+        if command == "/start" and (wanted := _subscribe_link(words)) is not None:
+            return make(text=words, kind=BUTTON, payload=wanted)
         if command in COMMANDS:
             return make(text=words, kind=BUTTON, payload=COMMANDS[command])
         return make(text=words, kind=TEXT)
@@ -104,6 +111,16 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
     if (sticker := f.obj(message, "sticker")) is not None:
         return make(kind=STICKER, data={"emoji": f.text(sticker, "emoji") or ""})
     return make(text=caption, kind=OTHER)
+
+
+def _subscribe_link(words: str) -> str | None:
+    """The subscription offer for a commune when the person came by the public page's link
+    ``t.me/<bot>?start=xa_<code>`` (Telegram sends "/start xa_<code>"); None otherwise. The
+    offer still asks for consent: the link only names the place."""
+    found = SUBSCRIBE_START.fullmatch(words.strip())
+    if found is None:
+        return None
+    return SUBSCRIBE_PAYLOAD + json.dumps({"place_code": f"c:{int(found[1])}"})
 
 
 def _ignored(uid: str, data: dict[str, Any]) -> None:

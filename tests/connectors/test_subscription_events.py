@@ -94,6 +94,27 @@ def test_a_follow_is_greeted_with_the_offer(app: Rig) -> None:
     assert (asked["sender"], asked["message"]) == ("zalo_oa:8800009", "/start_chat")
 
 
+START_LINKS = [  # Telegram sends "/start <parameter>" for t.me/<bot>?start=<parameter>
+    ("/start xa_6187", '/subscribe_alerts{"place_code": "c:6187"}'),
+    ("/start@LoaLangSonBot xa_5986", '/subscribe_alerts{"place_code": "c:5986"}'),
+    ("/start", "/start_chat"),
+    ("/start xa_", "/start_chat"),  # no code: the greeting, as for any other parameter
+    ('/start xa_1"}', "/start_chat"),  # nothing but digits gets into the payload
+    ("/start xa_123456789", "/start_chat"),
+]
+
+
+@pytest.mark.parametrize(("text", "reaches_rasa"), START_LINKS, ids=[t for t, _ in START_LINKS])
+def test_the_public_pages_start_link_offers_that_communes_announcements(
+    app: Rig, text: str, reaches_rasa: str
+) -> None:
+    """The commune page's Telegram link names the commune; the offer still asks for consent."""
+    update = tg.update_message(8100, 555020, text)
+    assert app.post("/webhooks/telegram", update, GOOD_TG).status_code == 200
+    [received] = wait_for(lambda: app.rasa.received)
+    assert (received["sender"], received["message"]) == ("telegram:555020", reaches_rasa)
+
+
 STOP = "/unsubscribe_alerts"
 WORDS = [
     ("STOP", STOP),

@@ -71,3 +71,25 @@ def test_subscribe_list_stop_and_none_left(
         assert (row.commune_code, row.end_reason) == (5986, ASKED)
         assert row.consent_at is not None and row.ended_at is not None
     assert fake.violations == []
+
+
+def test_the_public_pages_telegram_link_offers_its_commune_to_a_newcomer(
+    stack: RunningStack, channel_fakes: ChannelFakes
+) -> None:
+    """t.me/<bot>?start=xa_6184 from Đồng Đăng's page: a person who never wrote presses Start
+    and is asked at once whether they agree to Đồng Đăng's announcements — nothing stored
+    before "Đồng ý"."""
+    fake, chat = channel_fakes.telegram, 93002
+    update = tg.update_message(9300301, chat, "/start xa_6184")
+    response = httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
+    assert response.status_code == 200
+    [offer] = wait_for(lambda: [m for m in fake.sent if m["chat_id"] == chat] or None, timeout=60)
+    assert offer["text"].startswith(opening("utter_subscription_offer")), offer["text"]
+    assert "Đồng Đăng" in offer["text"]
+    keyboard = (offer.get("reply_markup") or {}).get("inline_keyboard") or []
+    assert "Đồng ý" in {b["text"] for row in keyboard for b in row}
+    with sessions(stack.database_url)() as session:
+        assert (
+            session.scalars(select(Subscription).where(Subscription.commune_code == 6184)).all()
+            == []
+        )

@@ -170,7 +170,7 @@ def test_the_channel_links_follow_the_settings(database_url, session_factory) ->
         zalo_oa_id="1234567890123456789",
     ) as (url, _):  # fmt: skip
         html = httpx.get(f"{url}/xa/{KY_LUA}").text
-    assert 'href="https://t.me/LoaLangSonBot"' in html
+    assert f'href="https://t.me/LoaLangSonBot?start=xa_{KY_LUA}"' in html  # Start offers it
     assert 'href="https://zalo.me/1234567890123456789"' in html
     assert "Đăng ký nhận thông báo Phường Kỳ Lừa" in text_of(html)
 
