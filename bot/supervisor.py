@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
@@ -98,13 +99,15 @@ class Stack:
             Process("app", app, app_env, f"{s.app_url}/healthz"),
         ]
 
-    def start(self) -> None:
-        """Start every process; they, their logs and what they create under var/ are
-        owner-only (umask 077)."""
+    def start(self, only: Collection[str] | None = None) -> None:
+        """Start every process not started yet (``only``: just those named); they, their logs
+        and what they create under var/ are owner-only (umask 077)."""
         private_dir(self.settings.var_dir)
         private_dir(self.log_dir)
         private_sqlite(Path(self.settings.rasa_tracker_db))  # Rasa's, made owner-only for it
         for proc in self.processes:
+            if proc.popen is not None or (only is not None and proc.name not in only):
+                continue
             proc.log = private_file(self.log_dir / f"{proc.name}.log").open("ab")
             proc.popen = subprocess.Popen(
                 proc.command,

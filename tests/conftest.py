@@ -11,11 +11,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import settings as settings_module
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
 from testkit.fakes.rasa import FakeRasa
@@ -92,3 +94,15 @@ def fake_rasa() -> Iterator[tuple[FakeRasa, str]]:
     fake = FakeRasa()
     with serve(fake.app()) as url:
         yield fake, url
+
+
+@pytest.fixture
+def clean_settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An environment of defaults for ``bot.settings.load`` (not this shell's settings), with
+    ``LOA_VAR_DIR`` under ``tmp_path``: for the ``loa`` command called in-process."""
+    for spec in fields(settings_module.Settings):
+        if name := spec.metadata.get("env"):
+            monkeypatch.delenv(name, raising=False)
+    var = tmp_path / "var"
+    monkeypatch.setenv("LOA_VAR_DIR", str(var))
+    return var

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import io
 import sys
-from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
 
-from bot import settings as settings_module
 from bot.channels.tokens import DbTokenStore
 from bot.cli import main
 from bot.clock import utcnow
@@ -25,13 +23,9 @@ ACCESS, REFRESH = "TEST-cli-access-token", "TEST-cli-refresh-token"
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_settings_env: Path) -> str:
     """An environment of defaults (not this shell's) with a database under ``tmp_path``."""
-    for spec in fields(settings_module.Settings):
-        if name := spec.metadata.get("env"):
-            monkeypatch.delenv(name, raising=False)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("LOA_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DATABASE_URL", url)
     return url
 

@@ -119,3 +119,20 @@ def test_an_existing_var_dir_and_logs_are_tightened(stack: Stack, loose_umask: N
     stack.start()
     stack.stop()
     assert (mode(stack.settings.var_dir), mode(log)) == (0o700, 0o600)
+
+
+def test_start_only_some_then_the_rest_starts_each_process_once(stack: Stack) -> None:
+    """``loa run`` starts Rasa first and the others once the database is ready."""
+    stack.processes = [
+        Process(name, [sys.executable, "-c", "pass"], {}, "http://unused")
+        for name in ("actions", "rasa", "app")
+    ]
+    try:
+        stack.start(only=("rasa",))
+        started = {p.name: p.popen for p in stack.processes if p.popen is not None}
+        assert list(started) == ["rasa"]
+        stack.start()
+        assert all(p.popen is not None for p in stack.processes)
+        assert by_name(stack)["rasa"].popen is started["rasa"]  # not started a second time
+    finally:
+        stack.stop()

@@ -34,10 +34,6 @@ WEBHOOK_PATHS = {
 
 def _run(_: argparse.Namespace) -> int:
     cfg = settings_module.load()
-    upgrade(cfg.database_url)
-    if load_demo_if_empty(cfg):
-        print(f"The database had no content: loaded the demo ({DEMO.name}).")
-    demo_staff = demo_staff_if_empty(cfg)
     model = ensure_model()
     stack = Stack(cfg, model=model, log_dir=cfg.var_dir / "log")
     stopping = False
@@ -49,8 +45,15 @@ def _run(_: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     print("Starting Rasa, the action server and the app (Rasa needs about a minute)…")
-    stack.start()
+    # Rasa, the slowest to be ready by far (loading the model), reads nothing of our
+    # database: it starts first, and the database is prepared while it loads.
+    stack.start(only=("rasa",))
     try:
+        upgrade(cfg.database_url)
+        if load_demo_if_empty(cfg):
+            print(f"The database had no content: loaded the demo ({DEMO.name}).")
+        demo_staff = demo_staff_if_empty(cfg)
+        stack.start()
         stack.wait_ready()
         _print_urls(cfg)
         if demo_staff:

@@ -96,16 +96,25 @@ def _bank_phrasing_keys() -> dict[str, str]:
 
 
 def _near_copies(cases: Iterable[dict], known: dict[str, str]) -> list[tuple[str, str]]:
+    """The cases whose key is at least ``NEAR`` similar to a known key (difflib's ratio)."""
+    by_length: dict[int, list[tuple[str, str]]] = {}
+    for key, origin in known.items():
+        by_length.setdefault(len(key), []).append((key, origin))
     matcher = SequenceMatcher(autojunk=False)
     near = []
     for case in cases:
-        matcher.set_seq2(vi.key(case["text"]))
-        for key, origin in known.items():
-            matcher.set_seq1(key)
-            # The cheap upper bounds first: the full ratio only for the few that could pass.
-            bound = min(matcher.real_quick_ratio(), matcher.quick_ratio())
-            if bound >= NEAR and matcher.ratio() >= NEAR:
-                near.append((case["text"], origin))
+        text = vi.key(case["text"])
+        matcher.set_seq2(text)
+        for length, keys in by_length.items():
+            # The cheap upper bounds first: lengths alone (difflib's real_quick_ratio, for a
+            # whole group of keys at once), then letter counts; the full ratio only for the
+            # few that could pass.
+            if 2 * min(length, len(text)) < NEAR * (length + len(text)):
+                continue
+            for key, origin in keys:
+                matcher.set_seq1(key)
+                if matcher.quick_ratio() >= NEAR and matcher.ratio() >= NEAR:
+                    near.append((case["text"], origin))
     return near
 
 

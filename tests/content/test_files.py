@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli import main
 from bot.content import files
 from bot.storage.content import AreaLevel, LockdownZone, SupportScheme
 from bot.storage.models import Base
@@ -174,23 +175,34 @@ def test_not_yaml_and_missing_version(tmp_path: Path) -> None:
         files.parse({"zones": []}, session=None, prefer_province=HOME)  # type: ignore[arg-type]
 
 
-def test_the_cli_imports_checks_and_exports(database_url: str, tmp_path: Path) -> None:
-    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+def test_the_cli_imports_checks_and_exports(
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clean_settings_env: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``loa content`` called in-process (an import of the app costs seconds per process),
+    except the import, which runs as the installed command does, with nothing of this shell's
+    environment but the database and PATH."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
 
-    def loa(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "content", *args],
-            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
-        )  # fmt: skip
+    def loa(*args: str) -> tuple[int, str, str]:
+        code = main(["content", *args])
+        said = capsys.readouterr()
+        return code, said.out, said.err
 
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump(_broken("zone abroad"), allow_unicode=True), encoding="utf-8")
-    refused = loa("import", str(bad))
-    assert refused.returncode == 2 and "Bangkok" in refused.stderr
-    assert "Traceback" not in refused.stderr
-    assert loa("check", str(SMALL)).returncode == 0
-    done = loa("import", str(SMALL))
-    assert done.returncode == 0 and "Đã lưu" in done.stdout
+    code, _, err = loa("import", str(bad))
+    assert code == 2 and "Bangkok" in err and "Traceback" not in err
+    assert loa("check", str(SMALL))[0] == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "content", "import", str(SMALL)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert done.returncode == 0 and "Đã lưu" in done.stdout, done.stderr
     out = tmp_path / "out.yml"
-    assert loa("export", str(out)).returncode == 0
+    assert loa("export", str(out))[0] == 0
     assert yaml.safe_load(out.read_text(encoding="utf-8"))["zones"][0]["key"] == "tt-5"

@@ -103,7 +103,7 @@ def stack(
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("loa run did not start:\n" + output.read_text(errors="replace")[-5000:])
-        time.sleep(1)
+        time.sleep(0.2)  # a read of a short file: the tests start as soon as the stack is up
     try:
         yield running
     finally:
@@ -153,4 +153,12 @@ def _leaks(var: Path, secrets: list[str]) -> list[str]:
 @pytest.fixture(scope="session")
 def http(stack: RunningStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.app_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def rasa_api(stack: RunningStack) -> Iterator[httpx.Client]:
+    """A client of Rasa's HTTP API with the token, kept open for the session."""
+    params = {"token": stack.rasa_token}
+    with httpx.Client(base_url=stack.rasa_url, params=params, timeout=30) as client:
         yield client

@@ -47,20 +47,20 @@ DONE_WHEN = [
 
 @pytest.mark.parametrize(("text", "intent", "expected"), DONE_WHEN, ids=[d[0] for d in DONE_WHEN])
 def test_the_done_when_questions(
-    http: httpx.Client, stack: RunningStack, text: str, intent: str, expected: str
+    http: httpx.Client, rasa_api: httpx.Client, text: str, intent: str, expected: str
 ) -> None:
-    parsed = parse(stack, text)
+    parsed = parse(rasa_api, text)
     assert parsed["intent"]["name"] == intent
     said = joined(say(http, text))
     assert said.startswith(expected) or (expected.startswith("(") and expected in said), said
     assert "{" not in said  # every value was filled in
 
 
-def test_the_same_questions_without_diacritics(stack: RunningStack) -> None:
+def test_the_same_questions_without_diacritics(rasa_api: httpx.Client) -> None:
     from bot.text import strip_diacritics
 
     for text, intent, _ in DONE_WHEN:
-        parsed = parse(stack, strip_diacritics(text))
+        parsed = parse(rasa_api, strip_diacritics(text))
         assert (strip_diacritics(text), parsed["intent"]["name"]) == (
             strip_diacritics(text),
             intent,
