@@ -270,29 +270,19 @@ def _set_cookie(
     sent, a partitioned one (CHIPS: SameSite=None; Secure; Partitioned), kept by the browser
     for that portal only. https://developer.mozilla.org/docs/Web/Privacy/Guides/Privacy_sandbox/Partitioned_cookies
     """
-    if not (partitioned or _embedded(request)):
-        response.set_cookie(
-            COOKIE,
-            value,
-            max_age=max_age,
-            path=COOKIE_PATH,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
-        return
+    framed = partitioned or _embedded(request)
     response.set_cookie(
         COOKIE,
         value,
         max_age=max_age,
         path=COOKIE_PATH,
         httponly=True,
-        samesite="none",
-        secure=True,
+        samesite="none" if framed else "strict",
+        secure=framed or request.url.scheme == "https",
     )
-    # Starlette writes Partitioned only on Python >= 3.14: added to the header it just wrote.
-    name, header = response.raw_headers[-1]
-    response.raw_headers[-1] = (name, header + b"; Partitioned")
+    if framed:  # Starlette writes Partitioned only on Python >= 3.14: added to its header
+        name, header = response.raw_headers[-1]
+        response.raw_headers[-1] = (name, header + b"; Partitioned")
 
 
 def _is_json(request: Request) -> bool:

@@ -3,16 +3,13 @@ nothing it needs is refused. The app runs in-process against the fake Rasa."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
+from testkit.browser import launch
 from tests.channels_rig import rig
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 # Collects every CSP violation the page reports, before any of its own scripts run.
 LISTEN = """
 window.__violations = [];
@@ -29,7 +26,7 @@ def test_the_chat_page_works_without_a_csp_violation(database_url, session_facto
             console.append(message.text)
 
     with rig(database_url, session_factory) as app, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch(p)
         try:
             page = browser.new_page(viewport={"width": 360, "height": 740}, locale="vi-VN")
             page.on("console", on_console)

@@ -6,7 +6,6 @@ with its preview and the progress are kept in tests/artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,12 +20,11 @@ from bot.clock import VIETNAM
 from bot.content import files
 from bot.storage.alerts import DONE, PENDING, SENT, Broadcast, Delivery
 from bot.storage.staff import COMMUNICATIONS
+from testkit.browser import launch
 from tests.channels_rig import rig
 from tests.desk_rig import CHEAP, KY_LUA, LANG_SON, PASSWORD, Clock, add_staff, subscriber
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SUBSCRIBERS = 6
 
@@ -92,7 +90,7 @@ def test_a_level_change_from_the_form_to_a_finished_broadcast(
         rig(database_url, session_factory, now=clock, **settings) as app,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch(p)
         try:
             one = sign_in(browser, app.url, "comm-1")
             one.click("nav >> text=Cấp độ dịch")

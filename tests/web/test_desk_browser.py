@@ -5,7 +5,6 @@ of the request are kept in tests/artifacts/. HTML typed into the fields never ru
 
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,12 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage import conversations as log
 from bot.storage.staff import OPERATOR
+from testkit.browser import launch
 from tests.channels_rig import rig, wait_for
 from tests.desk_rig import CHEAP, KY_LUA, PASSWORD, START, TAM_THANH, Clock, add_staff, file_request
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SCRIPT = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 LISTEN = """
@@ -89,7 +87,7 @@ def test_an_operator_works_a_request_from_queue_to_resolved(
         rig(database_url, session_factory, now=clock, **settings) as app,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch(p)
         try:
             page: Page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")
             page.on("dialog", on_dialog)

@@ -6,29 +6,25 @@ takes it to the content; at 200 % zoom of a desktop nothing needs a sideways scr
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session, sessionmaker
 
 from testkit.axe import VIEWPORTS, screenshots, serious_violations
+from testkit.browser import chromium
 from tests.public_rig import KY_LUA, LANG_SON, announce, load_demo, public_site
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -9,25 +9,23 @@ tests/artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from testkit.axe import ARTIFACTS, VIEWPORTS, screenshots, serious_violations
+from testkit.browser import chromium
 from testkit.fakes.server import serve
 from tests.channels_rig import Rig, rig
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 PHONE, DESKTOP = VIEWPORTS["phone"], VIEWPORTS["desktop"]
 # Before any script of the portal: its globals, and every CSP violation it reports.
 WATCH = """
@@ -117,10 +115,8 @@ def portal_and_app(
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
