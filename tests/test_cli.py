@@ -87,13 +87,16 @@ def test_content_check_refuses_a_bad_file_with_2(
 def test_zalo_set_tokens_from_flags_replaces_the_stored_pair(
     db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["zalo", "set-tokens", "--access-token", "old-a", "--refresh-token", "old-r"]) == 0
+    old = ("TEST-cli-old-access-token", "TEST-cli-old-refresh-token")  # never a substring of
+    # anything else printed (a short "old-a" once matched other output in a full xdist run)
+    assert main(["zalo", "set-tokens", "--access-token", old[0], "--refresh-token", old[1]]) == 0
     assert main(["zalo", "set-tokens", "--access-token", ACCESS, "--refresh-token", REFRESH]) == 0
     pair = stored_pair(db)
     assert pair is not None and (pair.access_token, pair.refresh_token) == (ACCESS, REFRESH)
     out = capsys.readouterr()
     assert "replaced" in out.out
-    assert not any(t in out.out + out.err for t in (ACCESS, REFRESH, "old-a", "old-r"))
+    said = out.out + out.err
+    assert [t for t in (ACCESS, REFRESH, *old) if t in said] == [], said
 
 
 def test_zalo_set_tokens_from_stdin(
