@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, select
 
-from bench.common import latency_summary, running_stack
+from bench.common import latency_summary, running_stack, spread
 from bot.clock import utcnow
 from bot.content import files
 from bot.content.bank import store as bank
@@ -77,14 +76,6 @@ def search_latency(url: str, texts: list[str], province: str) -> tuple[float, li
             bank.search(session, text, at=utcnow(), province=province)
             timings.append((time.perf_counter() - started) * 1000)
     return rebuild, timings
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    return {
-        "min": round(min(values), 4),
-        "median": round(statistics.median(values), 4),
-        "max": round(max(values), 4),
-    }
 
 
 def main() -> int:
@@ -142,7 +133,7 @@ def _report(runs: list[dict[str, Any]], cases: int, entries: int) -> dict[str, A
                 continue
             values = [run[variant][name] for run in runs]
             target = TARGETS.get(name)
-            summary = spread(values)
+            summary = spread(values, 4)
             met = ""
             if target is not None:
                 ok = (
@@ -160,7 +151,7 @@ def _report(runs: list[dict[str, Any]], cases: int, entries: int) -> dict[str, A
     for key in ("search_ms_demo_bank", *(f"search_ms_{size}" for size in SIZES)):
         for q in ("p50_ms", "p95_ms"):
             values = [run[key][q] for run in runs]
-            summary = spread(values)
+            summary = spread(values, 4)
             target = 10.0 if q == "p95_ms" else None
             met = "" if target is None else ("yes" if summary["max"] <= target else "**no**")
             table[f"{key}.{q}"] = {**summary, "target": target}
@@ -170,7 +161,7 @@ def _report(runs: list[dict[str, Any]], cases: int, entries: int) -> dict[str, A
                 f"| {summary['max']} | {met} |"
             )
     for size in SIZES:
-        summary = spread([run[f"rebuild_ms_{size}"] for run in runs])
+        summary = spread([run[f"rebuild_ms_{size}"] for run in runs], 4)
         table[f"rebuild_ms_{size}"] = {**summary, "target": None}
         print(
             f"| first search after a change, {size} entries (index rebuilt), ms | — "

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.request import HTTPXRequest
 
+from bench.common import spread
 from bot.alerts.delivery import Worker
 from bot.alerts.rules import SendRules
 from bot.storage.alerts import APPROVED, DONE, DRAFT, Broadcast
@@ -137,13 +137,6 @@ async def one_run(factory: sessionmaker[Session], url: str, per_second: float) -
         "approval_to_done_s": round(done - approved, 1),
         "429s": seen["violations"],
     }
-
-
-def spread(values: list[float | None]) -> dict[str, float | None]:
-    got = [v for v in values if v is not None]
-    if not got:
-        return {"min": None, "median": None, "max": None}
-    return {"min": min(got), "median": round(statistics.median(got), 3), "max": max(got)}
 
 
 def bench(kind: str) -> dict[str, Any]:

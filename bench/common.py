@@ -82,3 +82,12 @@ def latency_summary(timings_ms: list[float]) -> dict[str, float]:
         "median_ms": round(statistics.median(ordered), 1),
         "max_ms": round(ordered[-1], 1),
     }
+
+
+def spread(values: list[float | None], digits: int = 3) -> dict[str, float | None]:
+    """min/median/max of one number over a benchmark's runs (runs without it are left out)."""
+    got = [v for v in values if v is not None]
+    if not got:
+        return {"min": None, "median": None, "max": None}
+    low, mid, high = min(got), statistics.median(got), max(got)
+    return {"min": round(low, digits), "median": round(mid, digits), "max": round(high, digits)}

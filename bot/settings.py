@@ -63,6 +63,9 @@ class Settings:
     # Web chat turns Rasa works on at once, for the whole site (more wait up to 5 s, then a
     # polite 429): however slow Rasa is, the web chat never holds more of its queue than this.
     webchat_rasa_concurrency: int = field(default=2, metadata=_env("WEBCHAT_RASA_CONCURRENCY"))
+    # Messages one person may send per minute on Telegram and Zalo (after a burst of 10)
+    # before Loa keeps the rest unanswered and says once to slow down.
+    sender_per_minute: int = field(default=30, metadata=_env("SENDER_PER_MINUTE"))
     # Sites allowed to embed the chat in a frame, space-separated origins ("": none).
     embed_origins: str = field(default="", metadata=_env("EMBED_ORIGINS"))
     # The token Rasa's HTTP API requires ("": a new random one each time the stack starts).

@@ -180,6 +180,7 @@ def create_app(
             zalo_oa_app_id=cfg.zalo_oa_app_id,
             zalo_oa_secret_key=cfg.zalo_oa_secret_key,
             zalo_bot_secret=cfg.zalo_bot_webhook_secret,
+            sender_per_minute=cfg.sender_per_minute,
             clock=clock,
             now=now,
         )

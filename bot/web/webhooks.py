@@ -44,12 +44,14 @@ def router(
     zalo_oa_app_id: str,
     zalo_oa_secret_key: str,
     zalo_bot_secret: str,
+    sender_per_minute: int = 30,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = utcnow,
 ) -> APIRouter:
-    """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot; ``clock``
-    paces the throttle, ``now`` dates the Zalo events (tests set both)."""
-    throttle = Throttle(burst=10, per_minute=30, clock=clock)
+    """Routes for /webhooks/telegram, /webhooks/zalo-oa and /webhooks/zalo-bot; one sender
+    may send a burst of 10, then ``sender_per_minute``; ``clock`` paces the throttle, ``now``
+    dates the Zalo events (tests set both)."""
+    throttle = Throttle(burst=10, per_minute=sender_per_minute, clock=clock)
     tasks: set[asyncio.Task[Any]] = set()  # keep references until they finish
     api = APIRouter(lifespan=_published(tasks))
 
