@@ -68,6 +68,8 @@ LAST_ID = "_loa_last_event_id"
 class LoaTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` with a tracker cache, saves without a count, and renewed sessions."""
 
+    engine: Any  # made by SQLTrackerStore.__init__
+
     def __init__(
         self,
         *args: Any,
@@ -79,7 +81,7 @@ class LoaTrackerStore(SQLTrackerStore):
         self.cache_size = int(cache_size)
         self.roll_after = int(roll_after)
         self._cache: OrderedDict[str, DialogueStateTracker] = OrderedDict()
-        engine: Any = self.engine  # Rasa's, untyped here
+        engine = self.engine
         if engine.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens and closes a connection per session on a SQLite file, and
             # closing the last WAL connection checkpoints (fsync): keep a few open instead.
