@@ -26,7 +26,8 @@ bench/results/chat.json (curve and memory keyed by the number of Rasa processes,
   curve.settings                        the BENCH_* values used
   curve.<n>.available                   false: the configuration was skipped
   curve.<n>.runs[].steps[]              offered_per_s, sent, achieved_per_s, p50_ms, p95_ms,
-                                        lost, people, max_send_lag_ms, drained_after_s
+                                        lost, people, max_send_lag_ms, drained_after_s,
+                                        cpu_percent {process: % of a core; bench: this one}
   curve.<n>.summary                     steps[] ({min, median, max} per figure),
                                         capacity_per_run, capacity {min, median, max}
   curve.capacity_ratio                  median capacity with 2 / with 1
@@ -239,9 +240,9 @@ def capacity_and_memory(cs: CurveSettings) -> tuple[dict[str, Any], dict[str, An
             runs = []
             for index in range(cs.runs):
                 print(f"curve, {count} Rasa process(es), run {index + 1}/{cs.runs}…", flush=True)
-                with zalo_stack(settings) as (cfg, _stack, fake):
+                with zalo_stack(settings) as (cfg, stack, fake):
                     args = (cs.steps, cs.step_seconds, cs.warmup_seconds, index)
-                    runs.append(asyncio.run(load.curve(cfg.app_url, fake, *args)))
+                    runs.append(asyncio.run(load.curve(cfg.app_url, fake, stack, *args)))
             summary = capacity.summarize([run["steps"] for run in runs])
             curve[key] = {"available": True, "runs": runs, "summary": summary}
             median = summary["capacity"]["median"]

@@ -20,6 +20,7 @@ import httpx
 
 from bench.abusers import zalo_shot
 from bench.common import NOTICES, QUESTIONS, latency_summary, process_stats
+from bot.supervisor import Stack
 from testkit import capacity
 from testkit.fakes import zalo_oa as oa
 
@@ -77,6 +78,8 @@ class Load:
 
     client: httpx.AsyncClient
     inbox: Inbox
+    # Each of the stack's processes' figures (bench.common.process_stats), for their CPU use.
+    stats: Callable[[], dict[str, dict[str, float]]] = dict
     refused: int = 0  # webhook POSTs not answered 200, or not answered at all
 
     async def message(self, who: str, text: str, deadline: float) -> tuple[float, float | None]:
@@ -126,11 +129,14 @@ async def step(
             people.release(person, time.monotonic())
         return sent, done
 
+    cpu_before, own_before = load.stats(), time.process_time()
     for offset in capacity.send_offsets(rate, seconds):
         await _at(start + offset)
         late = max(late, time.monotonic() - start - offset)
         sends.append(asyncio.create_task(one(people.take(time.monotonic()))))
     await _at(end)
+    cpu = _cpu_percent(cpu_before, load.stats(), seconds)
+    cpu["bench"] = round(100 * (time.process_time() - own_before) / seconds)  # and the fakes
     results = await asyncio.gather(*sends)
     # A lost message may still be queued in the app: let it drain before the next step.
     accepted = len(results) - (load.refused - refused_before)
@@ -143,8 +149,20 @@ async def step(
         people=people.created,
         max_send_lag_ms=round(late * 1000, 1),
         drained_after_s=round(time.monotonic() - end, 1),
+        cpu_percent=cpu,
     )
     return figures
+
+
+def _cpu_percent(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], seconds: float
+) -> dict[str, float]:
+    """Each process's CPU use between two readings, in % of one core."""
+    return {
+        name: round(100 * (after[name]["cpu_s"] - p["cpu_s"]) / seconds)
+        for name, p in before.items()
+        if name in after
+    }
 
 
 def client(app_url: str) -> httpx.AsyncClient:
@@ -153,14 +171,20 @@ def client(app_url: str) -> httpx.AsyncClient:
 
 
 async def curve(
-    app_url: str, fake: oa.FakeZaloOA, rates: list[float], seconds: float, warmup: float, seed: int
+    app_url: str,
+    fake: oa.FakeZaloOA,
+    stack: Stack,
+    rates: list[float],
+    seconds: float,
+    warmup: float,
+    seed: int,
 ) -> dict[str, Any]:
     """A warm-up (not measured) at the first rate, then each rate in turn."""
     inbox, rng = Inbox(fake), random.Random(seed)
     watcher = asyncio.create_task(inbox.watch())
     people = capacity.People(REST)
     async with client(app_url) as http:
-        load = Load(http, inbox)
+        load = Load(http, inbox, stats=lambda: process_stats(stack))
         if warmup > 0 and rates:
             await step(load, people, rng, rates[0], warmup)
         steps = []
@@ -185,11 +209,10 @@ def checkpoints(total: int) -> list[int]:
 async def conversations(
     app_url: str,
     fake: oa.FakeZaloOA,
-    stack: Any,
+    stack: Stack,
     total: int,
     rate: float,
     settle: float = 5.0,
-    sample: Callable[[Any], dict[str, dict[str, float]]] = process_stats,
 ) -> dict[str, Any]:
     """``total`` people, each a conversation of 1 or 2 messages (the second a second after the
     first's answer), started at even intervals so that about ``rate`` messages a second are
@@ -199,7 +222,7 @@ async def conversations(
     inbox = Inbox(fake)
     watcher = asyncio.create_task(inbox.watch())
     marks = checkpoints(total)
-    samples = [(0, sample(stack))]  # (conversations finished, each process's figures)
+    samples = [(0, process_stats(stack))]  # (conversations finished, each process's figures)
     timings: list[float] = []
     finished = lost = messages = 0
 
@@ -223,7 +246,7 @@ async def conversations(
         for mark in marks:
             while finished < mark:
                 await asyncio.sleep(0.05)
-            samples.append((mark, sample(stack)))
+            samples.append((mark, process_stats(stack)))
 
     started = time.monotonic()
     per_conversation = 1.5 / rate  # 1 or 2 messages each, 1.5 on average

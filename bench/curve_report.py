@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from testkit.capacity import FIGURES, P95_TARGET_MS
+
+TARGET_ONE_RASA = 40  # msg/s with one Rasa process on 2 cores (issue 12)
 
 
 def _cell(value: Any) -> str:
@@ -40,15 +43,35 @@ def curve_tables(curve: dict[str, Any]) -> str:
         lines.append("|---:|---:|---:|---:|---:|")
         for step in found["summary"]["steps"]:
             lines.append(_row([step["offered_per_s"], *(step[f] for f in FIGURES)]))
+        lines += _cpu_table(found["runs"])
         summary = found["summary"]
         lines.append(
             f"\ncapacity (highest offered rate with p95 ≤ {P95_TARGET_MS:g} ms, nothing lost): "
             f"{_cell(summary['capacity'])} msg/s (runs: {_cell(summary['capacity_per_run'])})"
+            + (f"; target ≥ {TARGET_ONE_RASA} msg/s" if key == "1" else "")
         )
     if "capacity_ratio" in curve:
         ratio = curve["capacity_ratio"]
         lines.append(f"\ncapacity with 2 Rasa processes / with 1 (medians): {ratio}")
     return "\n".join(lines)
+
+
+def _cpu_table(runs: list[dict[str, Any]]) -> list[str]:
+    """CPU use per process at each step, median over the runs: what saturates first."""
+    steps = [run["steps"] for run in runs]
+    names = list(steps[0][0].get("cpu_percent", {})) if steps and steps[0] else []
+    if not names:
+        return []
+    lines = [
+        "",
+        "CPU during each step, % of one core (median over runs; bench: the load and the fakes)",
+        _row(["offered msg/s", *names]),
+        "|---:" * (len(names) + 1) + "|",
+    ]
+    for index, first in enumerate(steps[0]):
+        cells = [statistics.median(run[index]["cpu_percent"][n] for run in steps) for n in names]
+        lines.append(_row([first["offered_per_s"], *cells]))
+    return lines
 
 
 def memory_table(memory: dict[str, Any]) -> str:
