@@ -61,7 +61,7 @@ bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and p
 	PYTHONPATH=$(CURDIR) $(RASA_VENV)/bin/python bench/nlu_crossval.py
 	$(PY) -m bench.nlu_latency
 
-bench-chat: setup ## 50 people at once over the Telegram and Zalo OA webhooks: reply latency
+bench-chat: setup ## 50 people over Telegram and Zalo OA; capacity curve (1 and 2 Rasa); memory after 10,000 conversations
 	$(PY) -m bot.cli train
 	$(PY) -m bench.chat
 

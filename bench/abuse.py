@@ -75,8 +75,7 @@ from bench.abusers import (
     telegram_shot,
     zalo_shot,
 )
-from bench.common import latency_summary, started_stack
-from bot import wording
+from bench.common import NOTICES, latency_summary, process_stats, started_stack
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.env import channel_env
@@ -88,7 +87,6 @@ REPLY_TIMEOUT = 30.0  # seconds a normal user waits for an answer before countin
 SETTLE = (5.0, 30.0, 120.0)  # seconds: at least, quiet for, at most (see the docstring)
 CHANNELS = ("telegram", "zalo_oa", "webchat")
 PHASES = ("baseline", "abuse")
-NOTICES = {str(text) for text in wording.load(wording.SYSTEM_MESSAGES).values()}
 
 
 @dataclass(frozen=True)
@@ -264,31 +262,6 @@ def web_client(app_url: str, pid: int) -> httpx.AsyncClient:
     """One browser: its own cookie jar, its own address."""
     address = f"10.77.{pid // 250}.{pid % 250 + 1}"
     return httpx.AsyncClient(base_url=app_url, timeout=60, headers={PROXY_HEADER: address})
-
-
-def process_stats(stack: Any) -> dict[str, dict[str, float]]:
-    """RSS (MB) and CPU time (s) of each of the stack's process groups (a process and its
-    children), from /proc."""
-    groups = {p.popen.pid: p.name for p in stack.processes if p.popen}
-    kb, ticks = Counter[str](), Counter[str]()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            name = groups.get(int(fields[2]))  # fields after the name: state, ppid, pgrp…
-            if name is None:
-                continue
-            status = (entry / "status").read_text().splitlines()
-            kb[name] += int(next(x for x in status if x.startswith("VmRSS:")).split()[1])
-            ticks[name] += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, ValueError, IndexError, StopIteration):
-            continue  # gone meanwhile, or a kernel thread without VmRSS
-    hz = os.sysconf("SC_CLK_TCK")
-    return {
-        name: {"rss_mb": round(kb[name] / 1024, 1), "cpu_s": round(ticks[name] / hz, 1)}
-        for name in groups.values()
-    }
 
 
 def app_log(stack: Any) -> dict[str, Any]:

@@ -36,7 +36,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from telegram.request import HTTPXRequest
 
-from bench.common import spread
 from bot.alerts.delivery import Worker
 from bot.alerts.rules import SendRules
 from bot.storage.alerts import APPROVED, DONE, DRAFT, Broadcast
@@ -44,6 +43,7 @@ from bot.storage.engine import sessions
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram
 from testkit import alerts_seed, postgres
+from testkit.capacity import spread
 from testkit.fakes import telegram as tg
 from testkit.fakes.server import free_port
 
@@ -168,7 +168,7 @@ def table(results: dict[str, Any]) -> None:
             ("429s at 30/s", [r["429s"] for r in paced], "0"),
         ]
         for name, values, target in rows:
-            s = spread(values)
+            s = spread(values, 3)
             cells = " ".join(f"{'' if v is None else v:>9}" for v in s.values())
             print(f"{kind:<11} {name:<34} {cells}  {target}")
 

@@ -1,16 +1,20 @@
-"""What the benchmarks share: the stack as `make run` starts it, and latency summaries."""
+"""What the benchmarks share: the stack as `make run` starts it, its processes' memory and CPU,
+and latency summaries."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from bot import settings as settings_module
+from bot import wording
 from bot.storage.migrate import upgrade
 from bot.supervisor import Stack
 from bot.training import ensure_model
@@ -27,6 +31,8 @@ QUESTIONS = [
     "nhà tôi hết gạo rồi",
     "cam on nhieu",
 ]
+# What the gateway itself says (busy, too fast…): a notice, not an answer.
+NOTICES = {str(text) for text in wording.load(wording.SYSTEM_MESSAGES).values()}
 
 
 @contextmanager
@@ -84,10 +90,32 @@ def latency_summary(timings_ms: list[float]) -> dict[str, float]:
     }
 
 
-def spread(values: list[float | None], digits: int = 3) -> dict[str, float | None]:
-    """min/median/max of one number over a benchmark's runs (runs without it are left out)."""
-    got = [v for v in values if v is not None]
-    if not got:
-        return {"min": None, "median": None, "max": None}
-    low, mid, high = min(got), statistics.median(got), max(got)
-    return {"min": round(low, digits), "median": round(mid, digits), "max": round(high, digits)}
+def process_stats(stack: Stack) -> dict[str, dict[str, float]]:
+    """RSS (MB) and CPU time (s) of each of the stack's process groups (a process and its
+    children), from /proc; processes of one name are told apart as name, name-2…"""
+    names = Counter[str]()
+    groups: dict[int, str] = {}
+    for proc in stack.processes:
+        names[proc.name] += 1
+        if proc.popen:
+            n = names[proc.name]
+            groups[proc.popen.pid] = proc.name if n == 1 else f"{proc.name}-{n}"
+    kb, ticks = Counter[str](), Counter[str]()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            name = groups.get(int(fields[2]))  # fields after the name: state, ppid, pgrp…
+            if name is None:
+                continue
+            status = (entry / "status").read_text().splitlines()
+            kb[name] += int(next(x for x in status if x.startswith("VmRSS:")).split()[1])
+            ticks[name] += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError, StopIteration):
+            continue  # gone meanwhile, or a kernel thread without VmRSS
+    hz = os.sysconf("SC_CLK_TCK")
+    return {
+        name: {"rss_mb": round(kb[name] / 1024, 1), "cpu_s": round(ticks[name] / hz, 1)}
+        for name in groups.values()
+    }

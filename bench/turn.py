@@ -29,8 +29,9 @@ from typing import Any
 
 import httpx
 
-from bench.common import running_stack, spread
+from bench.common import running_stack
 from bot.training import ASSISTANT, ensure_model, rasa_bin, rasa_env
+from testkit.capacity import spread
 from testkit.fakes import zalo_oa as oa
 from testkit.fakes.env import ZALO_OA_SECRET_KEY, channel_env
 from testkit.fakes.server import serve
@@ -155,7 +156,7 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     first = runs[0]
     if isinstance(first, dict):
         return {key: combine([r[key] for r in runs]) for key in first}
-    return spread([float(r) for r in runs])
+    return spread([float(r) for r in runs], 2)
 
 
 def main() -> int:
