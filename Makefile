@@ -15,7 +15,7 @@ LOCKS := requirements
 # fresh make test), and the memory (about 1.2 GiB per Rasa) is there.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-abuse bench-knowledge bench-answers bench-desk bench-broadcast bench-page clean
+.PHONY: help setup lock run test train lint bench-nlu bench-chat bench-turn bench-abuse bench-knowledge bench-answers bench-desk bench-broadcast bench-page clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ bench-nlu: setup ## k-fold NLU accuracy (as written / diacritics stripped) and p
 bench-chat: setup ## 50 people over Telegram and Zalo OA; capacity curve (1 and 2 Rasa); memory after 10,000 conversations
 	$(PY) -m bot.cli train
 	$(PY) -m bench.chat
+
+bench-turn: setup ## one turn at a time: p50 by turns 1-20/21-40/41-60, and where a turn's time goes inside Rasa
+	$(PY) -m bot.cli train
+	$(PY) -m bench.turn
 
 bench-abuse: setup ## 10-minute soak: normal chat during floods, fuzz and replays; 5xx, latency, memory
 	$(PY) -m bot.cli train

@@ -197,12 +197,12 @@ def print_tables(r: dict[str, Any]) -> None:
     inside = r["inside_rasa"]
     stages = [k for k in inside["first_turn"]]
     print("\nInside Rasa (in-process, no HTTP), p50 ms per turn")
-    print("| turns | " + " | ".join(stages) + " | events |")
-    print("|---|" + "---:|" * (len(stages) + 1))
+    print("| turns | " + " | ".join(stages) + " | events | tracker kB |")
+    print("|---|" + "---:|" * (len(stages) + 2))
     for band in ("first_turn", *[k for k in inside if k.startswith("turns_")]):
         values = inside[band]
-        events = cell(values["events"]) if "events" in values else ""
-        print(f"| {band} | " + " | ".join(cell(values[s]) for s in stages) + f" | {events} |")
+        sizes = [cell(values[k]) if k in values else "" for k in ("events", "tracker_kb")]
+        print(f"| {band} | " + " | ".join([*(cell(values[s]) for s in stages), *sizes]) + " |")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import pickle
 import statistics
 import sys
 import time
@@ -74,6 +75,7 @@ async def run(model: str, endpoints_file: str, people: int, turns: int, messages
         await agent.handle_text(messages[i % len(messages)], sender_id=f"warm-{i}")
     by_turn: dict[int, list[dict[str, float]]] = defaultdict(list)
     events: dict[int, list[int]] = defaultdict(list)
+    kilobytes: dict[int, list[float]] = defaultdict(list)  # the tracker, pickled
     stamp = int(time.time())
     for person in range(people):
         sender = f"profile-{stamp}-{person}"
@@ -86,8 +88,11 @@ async def run(model: str, endpoints_file: str, people: int, turns: int, messages
             row["turn"] = total * 1000
             row["other"] = row["turn"] - sum(row[s] for s in STAGES)
             by_turn[turn].append(row)
-            tracker = await agent.tracker_store.retrieve(sender)
+            # Loa's store keeps the tracker in memory for the next turn: peek, do not take it.
+            store = agent.tracker_store
+            tracker = getattr(store, "_cache", {}).get(sender) or await store.retrieve(sender)
             events[turn].append(len(tracker.events) if tracker else 0)
+            kilobytes[turn].append(len(pickle.dumps(tracker)) / 1024 if tracker else 0)
     result: dict[str, Any] = {}
     for low, high in BANDS:
         if high > turns:
@@ -95,6 +100,9 @@ async def run(model: str, endpoints_file: str, people: int, turns: int, messages
         rows = [row for t in range(low, high + 1) for row in by_turn[t]]
         band = {key: round(statistics.median(r[key] for r in rows), 2) for key in rows[0]}
         band["events"] = statistics.median(e for t in range(low, high + 1) for e in events[t])
+        band["tracker_kb"] = round(
+            statistics.median(k for t in range(low, high + 1) for k in kilobytes[t]), 1
+        )
         result[f"turns_{low}_{high}"] = band
     first = by_turn[1]
     result["first_turn"] = {k: round(statistics.median(r[k] for r in first), 2) for k in first[0]}

@@ -53,7 +53,7 @@ speedups.apply()
 
 logger = logging.getLogger(__name__)
 
-CACHE_SIZE = 2000  # trackers kept in memory per Rasa process (a few hundred kB each)
+CACHE_SIZE = 1000  # people whose tracker a Rasa process keeps in memory (tens of kB each)
 ROLL_AFTER = 12  # messages in a session before it is renewed (the policies read 5 turns)
 # Actions after which a rule reads the person's next words as the answer (stories/: rules
 # that start with an action). A session is never renewed right after them.
