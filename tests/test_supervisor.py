@@ -3,7 +3,9 @@ API needs a token, and what they write under var/ is owner-only."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import stat
 import sys
 from collections.abc import Iterator
@@ -194,3 +196,25 @@ def test_the_redis_endpoints_are_endpoints_yml_and_a_lock_store() -> None:
         "password": "${LOA_RASA_LOCK_STORE_PASSWORD}",
     }
     assert redis == plain
+
+
+def journal_mode(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return str(db.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+@pytest.mark.parametrize(("processes", "mode"), [(1, "delete"), (2, "wal")])
+def test_a_tracker_store_shared_by_several_rasas_is_in_wal_mode(
+    stack: Stack, processes: int, mode: str
+) -> None:
+    cfg = replace(
+        stack.settings,
+        rasa_tracker_db=str(stack.settings.var_dir / f"tracker-{processes}.db"),
+        rasa_processes=processes,
+        rasa_lock_store_url="redis://127.0.0.1/0",
+    )
+    several = Stack(cfg, model=stack.model, log_dir=stack.log_dir)
+    several.processes = []  # only what start() prepares
+    several.start()
+    several.stop()
+    assert journal_mode(Path(cfg.rasa_tracker_db)) == mode
