@@ -33,6 +33,27 @@ def ping(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def get(url: str, key: str, timeout: float = 2) -> bytes | None:
+    """The value of ``key`` on the server at ``url`` (``redis://127.0.0.1:<port>/0``), or None:
+    one GET in Redis's wire protocol (RESP), enough for a test to look at Rasa's locks."""
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    raw = key.encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(raw), raw))
+        reply = b""
+        while b"\r\n" not in reply:
+            reply += sock.recv(4096)
+        head, _, body = reply.partition(b"\r\n")
+        if not head.startswith(b"$"):
+            raise RuntimeError(f"redis answered {head!r}")
+        size = int(head[1:])
+        if size < 0:
+            return None
+        while len(body) < size + 2:
+            body += sock.recv(4096)
+        return body[:size]
+
+
 @contextmanager
 def redis_server(timeout: float = 20) -> Iterator[str]:
     """Start a Redis server with no persistence in a temporary directory; yield its URL,

@@ -189,7 +189,7 @@ def test_the_redis_endpoints_are_endpoints_yml_and_a_lock_store() -> None:
     plain = yaml.safe_load((assistant / "endpoints.yml").read_text())
     redis = yaml.safe_load((assistant / "endpoints-redis.yml").read_text())
     assert redis.pop("lock_store") == {
-        "type": "redis",
+        "type": "bot.assistant.lock_store.AtomicRedisLockStore",
         "url": "${LOA_RASA_LOCK_STORE_HOST}",
         "port": "${LOA_RASA_LOCK_STORE_PORT}",
         "db": "${LOA_RASA_LOCK_STORE_DB}",

@@ -5,6 +5,7 @@ once stay whole and in order in their conversation."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -25,6 +26,7 @@ import pytest
 
 from bot.rasa_client import RasaClient
 from bot.web.webchat import COOKIE
+from testkit import redis
 from testkit.fakes.server import free_port
 from testkit.redis import redis_server
 from tests.e2e.responses import response_texts
@@ -40,6 +42,7 @@ class TwoRasas:
     app_url: str
     rasa_urls: tuple[str, str]
     var: Path
+    lock_store_url: str
 
 
 def _port_open(port: int) -> bool:
@@ -102,7 +105,7 @@ def two_rasas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoRasas]:
                 pytest.fail("loa run did not start:\n" + output.read_text(errors="replace")[-5000:])
             time.sleep(0.2)
         try:
-            yield TwoRasas(f"http://127.0.0.1:{app_port}", urls, var)
+            yield TwoRasas(f"http://127.0.0.1:{app_port}", urls, var, lock_url)
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -214,7 +217,14 @@ def user_texts(two_rasas: TwoRasas, sender: str) -> list[str]:
 # One person's turns, sent straight to Rasa, each to the other process than the one before,
 # each while the one before is still being answered.
 TURNS = 8
-GAP = 0.2  # seconds between sends: ordered arrivals, overlapping turns (one takes longer)
+
+
+def last_ticket(two_rasas: TwoRasas, sender: str) -> float:
+    """When the newest ticket of ``sender``'s lock in Redis expires (0: no lock): Rasa takes
+    a ticket as a turn arrives, and the tickets are served in the order they were taken."""
+    stored = redis.get(two_rasas.lock_store_url, f"lock:{sender}")
+    tickets = json.loads(stored)["tickets"] if stored else []  # each one a JSON text itself
+    return max((float(json.loads(t)["expires"]) for t in tickets), default=0.0)
 
 
 def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
@@ -222,18 +232,12 @@ def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
 ) -> None:
     senders = [f"multi-test:{uuid.uuid4().hex[:8]}" for _ in range(2)]
     sent: dict[str, list[str]] = {s: [] for s in senders}
-    answers: list[tuple[str, int]] = []
+    codes: list[int] = []
     overlaps = 0
     in_flight = dict.fromkeys(senders, 0)
     lock = threading.Lock()
 
-    def turn(sender: str, k: int) -> None:
-        nonlocal overlaps
-        text = ("xin chào", "số đường dây nóng")[k % 2] + f" {k}"
-        with lock:
-            sent[sender].append(text)
-            in_flight[sender] += 1
-            overlaps += in_flight[sender] > 1
+    def turn(sender: str, k: int, text: str) -> None:
         response = httpx.post(
             f"{two_rasas.rasa_urls[k % 2]}/webhooks/rest/webhook",
             json={"sender": sender, "message": text},
@@ -241,18 +245,30 @@ def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
         )
         with lock:
             in_flight[sender] -= 1
-            answers.append((sender, response.status_code))
+            codes.append(response.status_code)
 
     threads = []
     for k in range(TURNS):
         for sender in senders:
-            thread = threading.Thread(target=turn, args=(sender, k))
+            text = ("xin chào", "số đường dây nóng")[k % 2] + f" {k}"
+            before = last_ticket(two_rasas, sender)
+            with lock:
+                sent[sender].append(text)
+                overlaps += in_flight[sender] > 0
+                in_flight[sender] += 1
+            thread = threading.Thread(target=turn, args=(sender, k, text))
             thread.start()
             threads.append(thread)
-        time.sleep(GAP)
+            # The next one leaves once Rasa has taken this one's ticket (or answered it): "the
+            # order sent" is then the order Rasa queued them in, however busy the machine is.
+            deadline = time.monotonic() + 5
+            while thread.is_alive() and time.monotonic() < deadline:
+                if last_ticket(two_rasas, sender) > before:
+                    break
+                time.sleep(0.005)
     for thread in threads:
         thread.join(timeout=240)
-    assert all(code == 200 for _, code in answers) and len(answers) == TURNS * len(senders)
+    assert codes == [200] * (TURNS * len(senders))
     assert overlaps > 0, "no turn overlapped another of the same person: nothing was tested"
     for sender in senders:
         assert user_texts(two_rasas, sender) == sent[sender]
