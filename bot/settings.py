@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Channels whose sending pace can be tuned: <CHANNEL>_PER_SECOND, <CHANNEL>_CHAT_INTERVAL.
@@ -38,6 +39,14 @@ class Settings:
     port: int = field(default=8000, metadata=_env("PORT"))
     rasa_port: int = field(default=5005, metadata=_env("RASA_PORT"))
     rasa_url: str = field(default="", metadata=_env("RASA_URL"))  # "": Rasa on RASA_PORT here
+    # Rasa servers `loa run` starts, on RASA_PORT, RASA_PORT+1, …; more than one needs a lock
+    # store shared by them (RASA_LOCK_STORE_URL, Redis), else one person's turns can interleave.
+    rasa_processes: int = field(default=1, metadata=_env("RASA_PROCESSES"))
+    # Every Rasa server the app spreads conversations over, comma-separated (for servers run
+    # elsewhere; "": RASA_URL and the next RASA_PROCESSES-1 ports). rasa_url is the first.
+    rasa_urls: tuple[str, ...] = field(default=(), metadata=_env("RASA_URLS"))
+    # Rasa's lock store, e.g. redis://127.0.0.1:6379/0 ("": each Rasa keeps its locks in memory).
+    rasa_lock_store_url: str = field(default="", metadata=_env("RASA_LOCK_STORE_URL"))
     action_server_port: int = field(default=5055, metadata=_env("ACTION_SERVER_PORT"))
     # "": var/rasa-tracker.db
     rasa_tracker_db: str = field(default="", metadata=_env("RASA_TRACKER_DB"))
@@ -176,13 +185,49 @@ class Settings:
         # Defaults that follow from other settings, filled once so every reader agrees.
         derived = {
             "database_url": f"sqlite:///{self.var_dir / 'loa.db'}",
-            "rasa_url": f"http://127.0.0.1:{self.rasa_port}",
             "rasa_tracker_db": str(self.var_dir / "rasa-tracker.db"),
         }
         for name, value in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
-        object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
+        self._derive_rasa_urls()
+        if self.rasa_processes < 1:
+            raise SettingsError(f"RASA_PROCESSES must be 1 or more, got {self.rasa_processes}")
+        servers = max(len(self.rasa_urls), self.rasa_processes)
+        if servers > 1 and not self.rasa_lock_store_url:
+            raise SettingsError(
+                f"{servers} Rasa servers (RASA_PROCESSES or RASA_URLS) need a lock "
+                "store they share, RASA_LOCK_STORE_URL (e.g. redis://127.0.0.1:6379/0): without "
+                "one, two servers can work on one person's turns at once and interleave them"
+            )
+        if self.rasa_lock_store_url:
+            redis_location(self.rasa_lock_store_url)  # refuses what Rasa could not use
+
+    def _derive_rasa_urls(self) -> None:
+        """rasa_url and rasa_urls from each other, RASA_PORT and RASA_PROCESSES.
+
+        A derived value is marked (``_Derived*``) so that ``dataclasses.replace`` derives it
+        again from the new settings (``replace(cfg, rasa_processes=2)``) instead of keeping
+        the old one; a value that was set stays as set.
+        """
+        explicit = tuple(u.strip().rstrip("/") for u in self.rasa_urls if u.strip())
+        if explicit and not isinstance(self.rasa_urls, _DerivedTuple):
+            object.__setattr__(self, "rasa_urls", explicit)
+            object.__setattr__(self, "rasa_url", explicit[0])
+            return
+        first: str
+        if not self.rasa_url or isinstance(self.rasa_url, _DerivedStr):
+            first = _DerivedStr(f"http://127.0.0.1:{self.rasa_port}")
+        else:
+            first = self.rasa_url.rstrip("/")
+        object.__setattr__(self, "rasa_url", first)
+        parts = urlsplit(first)
+        port = parts.port or self.rasa_port
+        others = (
+            urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port + i}"))
+            for i in range(1, self.rasa_processes)
+        )
+        object.__setattr__(self, "rasa_urls", _DerivedTuple((str(first), *others)))
 
     @property
     def app_url(self) -> str:
@@ -209,6 +254,29 @@ class Settings:
         return ("webchat", *(name for name, token in tokens.items() if token))
 
 
+class _DerivedStr(str):
+    """A value ``Settings`` derived rather than was given (see ``_derive_rasa_urls``)."""
+
+
+class _DerivedTuple(tuple[str, ...]):
+    """As ``_DerivedStr``, for a tuple."""
+
+
+def redis_location(url: str) -> tuple[str, int, int, str]:
+    """Host, port, database number and password of a ``redis://[:password@]host[:port][/db]``
+    URL (what Rasa's Redis lock store takes); SettingsError names RASA_LOCK_STORE_URL."""
+    problem = f"RASA_LOCK_STORE_URL must look like redis://host:6379/0, got {url!r}"
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        raise SettingsError(problem) from None
+    db = parts.path.strip("/") or "0"
+    if parts.scheme != "redis" or not parts.hostname or not db.isdigit() or parts.query:
+        raise SettingsError(problem)
+    return parts.hostname, port, int(db), unquote(parts.password or "")
+
+
 def _read(name: str, raw: str, kind: Any) -> Any:
     if kind in (int, "int"):
         try:
@@ -228,6 +296,8 @@ def _read(name: str, raw: str, kind: Any) -> Any:
         raise SettingsError(f"{name} must be true or false, got {raw!r}")
     if kind in (Path, "Path"):
         return Path(raw)
+    if kind in (tuple[str, ...], "tuple[str, ...]"):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     return raw
 
 
@@ -254,6 +324,7 @@ def environ(settings: Settings) -> dict[str, str]:
     env: dict[str, str] = {}
     for spec in fields(Settings):
         if name := str(spec.metadata.get("env", "")):
-            env[name] = str(getattr(settings, spec.name))
+            value = getattr(settings, spec.name)
+            env[name] = ",".join(value) if isinstance(value, tuple) else str(value)
     env.update({key.upper(): str(value) for key, value in settings.rate_limits.items()})
     return env

@@ -210,3 +210,20 @@ def test_content_unanswered_groups_alike_questions_with_counts(
     assert first.lstrip().startswith("3 lần (chưa biết 2, 👎 1)")
     assert "giá xét nghiệm PCR ở bệnh viện tỉnh bao nhiêu" in first  # the latest wording
     assert "chó nhà tôi" in second and "cũ hơn" not in out and "mũi 3" not in out
+
+
+def test_run_lists_every_rasa_and_hides_the_lock_stores_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dataclasses import replace
+
+    from bot.cli import _print_urls
+    from bot.settings import Settings
+
+    lock = "redis://:lock-store-secret@10.0.0.5:6390/1"
+    _print_urls(replace(Settings(), rasa_processes=2, rasa_lock_store_url=lock))
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:5005/model/parse" in printed
+    assert "http://127.0.0.1:5006/model/parse" in printed
+    assert "redis://10.0.0.5:6390/1" in printed
+    assert "lock-store-secret" not in printed

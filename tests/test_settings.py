@@ -87,3 +87,61 @@ def test_environ_reads_back_to_the_same_settings() -> None:
     )
     for settings in (Settings(), changed):
         assert load(settings_module.environ(settings)) == settings
+
+
+def test_several_rasa_servers() -> None:
+    lock = {"RASA_LOCK_STORE_URL": "redis://127.0.0.1:6379/0"}
+    cfg = load({"RASA_PORT": "6000", "RASA_PROCESSES": "3", **lock})
+    assert cfg.rasa_urls == (
+        "http://127.0.0.1:6000",
+        "http://127.0.0.1:6001",
+        "http://127.0.0.1:6002",
+    )
+    assert cfg.rasa_url == "http://127.0.0.1:6000"  # the first, for code that knows one
+    assert Settings().rasa_urls == ("http://127.0.0.1:5005",)
+    remote = load({"RASA_URLS": "http://rasa-a:5005/, http://rasa-b:5005", **lock})
+    assert remote.rasa_urls == ("http://rasa-a:5005", "http://rasa-b:5005")
+    assert remote.rasa_url == "http://rasa-a:5005"
+    assert load({"RASA_URL": "http://rasa:5005", "RASA_PROCESSES": "2", **lock}).rasa_urls == (
+        "http://rasa:5005",
+        "http://rasa:5006",
+    )
+    # Derived values follow a replace(); values that were set stay.
+    two = replace(Settings(), rasa_processes=2, rasa_lock_store_url="redis://r:6379/1")
+    assert two.rasa_urls == ("http://127.0.0.1:5005", "http://127.0.0.1:5006")
+    assert replace(two, rasa_port=7000).rasa_urls == (
+        "http://127.0.0.1:7000",
+        "http://127.0.0.1:7001",
+    )
+    assert replace(remote, rasa_port=7000).rasa_urls == remote.rasa_urls
+    for settings in (cfg, remote, two):
+        assert load(settings_module.environ(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RASA_PROCESSES": "2"}, "2 Rasa servers (RASA_PROCESSES or RASA_URLS) need a lock store"),
+        ({"RASA_URLS": "http://a:5005,http://b:5005"}, "need a lock store they share"),
+        ({"RASA_PROCESSES": "0"}, "RASA_PROCESSES must be 1 or more, got 0"),
+        ({"RASA_LOCK_STORE_URL": "http://r:6379"}, "RASA_LOCK_STORE_URL must look like redis://"),
+        (
+            {"RASA_LOCK_STORE_URL": "redis://r:6379/x"},
+            "RASA_LOCK_STORE_URL must look like redis://",
+        ),
+        (
+            {"RASA_LOCK_STORE_URL": "redis://r:port/0"},
+            "RASA_LOCK_STORE_URL must look like redis://",
+        ),
+    ],
+)
+def test_several_rasa_servers_need_a_shared_lock_store(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load(env)
+    assert message in str(raised.value)
+
+
+def test_the_lock_store_url_as_rasa_takes_it() -> None:
+    assert settings_module.redis_location("redis://127.0.0.1:6390/2") == ("127.0.0.1", 6390, 2, "")
+    assert settings_module.redis_location("redis://:s%40cret@redis") == ("redis", 6379, 0, "s@cret")
+    assert load({"RASA_LOCK_STORE_URL": "redis://127.0.0.1:6379/0"}).rasa_processes == 1

@@ -3,7 +3,9 @@ API needs a token, and what they write under var/ is owner-only."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import stat
 import sys
 from collections.abc import Iterator
@@ -136,3 +138,81 @@ def test_start_only_some_then_the_rest_starts_each_process_once(stack: Stack) ->
         assert by_name(stack)["rasa"].popen is started["rasa"]  # not started a second time
     finally:
         stack.stop()
+
+
+def arg(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+def test_one_rasa_by_default_without_a_lock_store(stack: Stack) -> None:
+    assert stack.rasa_names == ("rasa",)
+    assert [p.name for p in stack.processes] == ["actions", "rasa", "app"]
+    rasa = by_name(stack)["rasa"]
+    assert arg(rasa.command, "--endpoints").endswith("/bot/assistant/endpoints.yml")
+    assert not any(name.startswith("LOA_RASA_LOCK_STORE") for name in rasa.env)
+
+
+def test_several_rasa_processes_share_the_stores(stack: Stack) -> None:
+    cfg = replace(
+        stack.settings,
+        rasa_port=6100,
+        rasa_processes=3,
+        rasa_lock_store_url="redis://:pa%3Ass@127.0.0.1:6390/2",
+    )
+    several = Stack(cfg, model=stack.model, log_dir=stack.log_dir)
+    assert several.rasa_names == ("rasa", "rasa-2", "rasa-3")
+    assert [p.name for p in several.processes] == ["actions", "rasa", "rasa-2", "rasa-3", "app"]
+    procs = by_name(several)
+    rasas = [procs[name] for name in several.rasa_names]
+    assert [arg(p.command, "--port") for p in rasas] == ["6100", "6101", "6102"]
+    assert [p.health_url for p in rasas] == [f"{url}/" for url in cfg.rasa_urls]
+    for proc in rasas:
+        assert arg(proc.command, "--endpoints").endswith("/bot/assistant/endpoints-redis.yml")
+        assert arg(proc.command, "--auth-token") == several.rasa_token
+        assert arg(proc.command, "--model") == str(stack.model)
+        assert proc.env["LOA_RASA_TRACKER_DB"] == cfg.rasa_tracker_db
+        assert {k: v for k, v in proc.env.items() if k.startswith("LOA_RASA_LOCK")} == {
+            "LOA_RASA_LOCK_STORE_HOST": "127.0.0.1",
+            "LOA_RASA_LOCK_STORE_PORT": "6390",
+            "LOA_RASA_LOCK_STORE_DB": "2",
+            "LOA_RASA_LOCK_STORE_PASSWORD": "pa:ss",
+        }
+        assert leaked(proc.env) == []
+    # The app spreads people over all of them.
+    assert load(procs["app"].env).rasa_urls == cfg.rasa_urls
+
+
+def test_the_redis_endpoints_are_endpoints_yml_and_a_lock_store() -> None:
+    import yaml
+
+    assistant = Path(__file__).resolve().parents[1] / "bot" / "assistant"
+    plain = yaml.safe_load((assistant / "endpoints.yml").read_text())
+    redis = yaml.safe_load((assistant / "endpoints-redis.yml").read_text())
+    assert redis.pop("lock_store") == {
+        "type": "bot.assistant.lock_store.AtomicRedisLockStore",
+        "url": "${LOA_RASA_LOCK_STORE_HOST}",
+        "port": "${LOA_RASA_LOCK_STORE_PORT}",
+        "db": "${LOA_RASA_LOCK_STORE_DB}",
+        "password": "${LOA_RASA_LOCK_STORE_PASSWORD}",
+    }
+    assert redis == plain
+
+
+def journal_mode(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return str(db.execute("PRAGMA journal_mode").fetchone()[0])
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_tracker_store_is_in_wal_mode_before_rasa_starts(stack: Stack, processes: int) -> None:
+    cfg = replace(
+        stack.settings,
+        rasa_tracker_db=str(stack.settings.var_dir / f"tracker-{processes}.db"),
+        rasa_processes=processes,
+        rasa_lock_store_url="redis://127.0.0.1/0",
+    )
+    several = Stack(cfg, model=stack.model, log_dir=stack.log_dir)
+    several.processes = []  # only what start() prepares
+    several.start()
+    several.stop()
+    assert journal_mode(Path(cfg.rasa_tracker_db)) == "wal"

@@ -94,8 +94,11 @@ class LoaTrackerStore(SQLTrackerStore):
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.sessionmaker = sessionmaker(bind=self.engine)
-            with self.engine.connect() as connection:  # WAL is kept in the file itself
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            try:  # `loa run` sets it before Rasa starts (bot/supervisor.py); kept in the file
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            except sa.exc.OperationalError as exc:  # another Rasa process has it open
+                logger.warning("tracker store: WAL not set here: %s", exc)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The person's tracker for the current session: from memory when no other writer

@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 from bot import logs
 from bot import settings as settings_module
@@ -47,7 +48,7 @@ def _run(_: argparse.Namespace) -> int:
     print("Starting Rasa, the action server and the app (Rasa needs about a minute)…")
     # Rasa, the slowest to be ready by far (loading the model), reads nothing of our
     # database: it starts first, and the database is prepared while it loads.
-    stack.start(only=("rasa",))
+    stack.start(only=stack.rasa_names)
     try:
         upgrade(cfg.database_url)
         if load_demo_if_empty(cfg):
@@ -82,7 +83,11 @@ def _print_urls(cfg: settings_module.Settings) -> None:
     print(f"  Chat widget for portals:   {cfg.app_url}/widget.js  (EMBED_ORIGINS lists the sites)")
     print(f"  Hotline desk (staff):      {cfg.app_url}/desk")
     print(f"  Health:                    {cfg.app_url}/healthz")
-    print(f"  Rasa (NLU parse):          {cfg.rasa_url}/model/parse?token=<RASA_TOKEN>")
+    for index, url in enumerate(cfg.rasa_urls):
+        label = "Rasa (NLU parse):" if index == 0 else f"Rasa {index + 1}:"
+        print(f"  {label:<26} {url}/model/parse?token=<RASA_TOKEN>")
+    if cfg.rasa_lock_store_url:
+        print(f"  Rasa lock store:           {_without_password(cfg.rasa_lock_store_url)}")
     print(f"  Action server:             {cfg.action_server_url}/health")
     for channel in ("telegram", "zalo_oa", "zalo_bot"):
         state = (
@@ -93,6 +98,13 @@ def _print_urls(cfg: settings_module.Settings) -> None:
         print(f"  {channel:<26} {state}")
     print("  Press Ctrl-C to stop everything.")
     print(flush=True)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def _train(_: argparse.Namespace) -> int:

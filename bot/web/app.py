@@ -28,7 +28,7 @@ from bot.clock import utcnow
 from bot.gateway import Gateway
 from bot.helpdesk import retention
 from bot.outbox import Outbox
-from bot.rasa_client import RasaClient
+from bot.rasa_client import RasaClient, rasa_name
 from bot.storage.engine import sessions
 from bot.storage.leases import RENEW_EVERY, Lease
 from bot.web import desk, public, webhooks, widget
@@ -133,7 +133,7 @@ def create_app(
         if cfg.embedded_worker
         else None
     )
-    rasa = RasaClient(cfg.rasa_url, client=client, timeout=cfg.rasa_timeout_seconds)
+    rasa = RasaClient(cfg.rasa_urls, client=client, timeout=cfg.rasa_timeout_seconds)
     gateway = Gateway(
         sessions=session_factory,
         rasa=rasa,
@@ -205,9 +205,11 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> Response:
+        # Every Rasa server, named as `loa run` names their processes: rasa, rasa-2, …
+        rasas = await asyncio.gather(*(_answers(client, f"{url}/") for url in cfg.rasa_urls))
         checks = {
             "database": _database_ok(session_factory),
-            "rasa": await _answers(client, f"{cfg.rasa_url}/"),
+            **{rasa_name(i): up for i, up in enumerate(rasas)},
             "actions": await _answers(client, f"{cfg.action_server_url}/health"),
         }
         ok = all(checks.values())

@@ -45,6 +45,10 @@ def test_a_long_session_is_renewed_and_nothing_is_lost(seen: dict[str, dict[str,
     assert renewal["cached_equals_table"]  # memory holds what Rasa's own store reads back
 
 
+def test_the_table_is_written_in_wal_mode(seen: dict[str, dict[str, Any]]) -> None:
+    assert seen["journal"]["mode"] == "wal"  # a commit waits for no fsync
+
+
 @pytest.mark.parametrize("case", ["kept_buttons", "kept_context_action", "kept_form"])
 def test_no_renewal_while_the_next_message_may_be_an_answer(
     seen: dict[str, dict[str, Any]], case: str

@@ -69,6 +69,8 @@ async def main(tmp: Path) -> None:
     # Renewal after roll_after messages; slots carried; the table keeps every message once.
     db = tmp / "renew.db"
     s = store(db, roll_after=4)
+    with s.engine.connect() as connection:
+        report("journal", mode=connection.exec_driver_sql("PRAGMA journal_mode").scalar())
     await turn(s, "a", "m1", extra=[SlotSet("location", "Tam Thanh")])
     for i in range(2, 10):
         await turn(s, "a", f"m{i}")
