@@ -286,7 +286,9 @@ def main() -> int:
     closed_loop(results)
     results["curve"], results["memory"] = capacity_and_memory(CurveSettings.from_env())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    kept = {k: v for k, v in stored.items() if k.startswith("turn")}  # make bench-turn's
+    RESULTS.write_text(json.dumps({**kept, **results}, indent=2), encoding="utf-8")
     print(curve_tables(results["curve"]))
     print(memory_table(results["memory"]))
     return 0
