@@ -225,11 +225,13 @@ def zalo_stack(
             yield cfg, stack, zalo
 
 
-def capacity_and_memory(cs: CurveSettings) -> tuple[dict[str, Any], dict[str, Any]]:
+def capacity_and_memory(
+    cs: CurveSettings, curve: dict[str, Any], memory: dict[str, Any], save: Callable[[], None]
+) -> None:
     """The curve (BENCH_RUNS fresh stacks) and then memory (one more) for each number of Rasa
-    processes."""
-    curve: dict[str, Any] = {"settings": asdict(cs) | {"unpaced": UNPACED}}
-    memory: dict[str, Any] = {}
+    processes, into ``curve`` and ``memory``; ``save`` after each part (a long run stopped
+    halfway keeps what it measured)."""
+    curve["settings"] = asdict(cs) | {"unpaced": UNPACED}
     for count in cs.rasa:
         key = str(count)
         if count > 1 and not several_rasa_available():
@@ -245,16 +247,18 @@ def capacity_and_memory(cs: CurveSettings) -> tuple[dict[str, Any], dict[str, An
                     runs.append(asyncio.run(load.curve(cfg.app_url, fake, stack, *args)))
             summary = capacity.summarize([run["steps"] for run in runs])
             curve[key] = {"available": True, "runs": runs, "summary": summary}
+            save()
             median = summary["capacity"]["median"]
             rate = cs.memory_rate or min(MEMORY_RATE_MAX, median or cs.steps[0])
             print(f"memory, {count} Rasa process(es), {cs.conversations} conversations…")
             with zalo_stack(settings) as (cfg, stack, fake):
                 args2 = (stack, cs.conversations, rate)
                 memory[key] = asyncio.run(load.conversations(cfg.app_url, fake, *args2))
+            save()
     one, two = (curve.get(k, {}).get("summary", {}).get("capacity", {}) for k in ("1", "2"))
     if one.get("median") and two.get("median"):
         curve["capacity_ratio"] = round(two["median"] / one["median"], 2)
-    return curve, memory
+    save()
 
 
 def closed_loop(results: dict[str, Any]) -> None:
@@ -282,13 +286,17 @@ def closed_loop(results: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    results: dict[str, Any] = {"think_seconds": list(THINK)}
-    closed_loop(results)
-    results["curve"], results["memory"] = capacity_and_memory(CurveSettings.from_env())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"think_seconds": list(THINK), "curve": {}, "memory": {}}
     stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     kept = {k: v for k, v in stored.items() if k.startswith("turn")}  # make bench-turn's
-    RESULTS.write_text(json.dumps({**kept, **results}, indent=2), encoding="utf-8")
+
+    def save() -> None:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps({**kept, **results}, indent=2), encoding="utf-8")
+
+    closed_loop(results)
+    save()
+    capacity_and_memory(CurveSettings.from_env(), results["curve"], results["memory"], save)
     print(curve_tables(results["curve"]))
     print(memory_table(results["memory"]))
     return 0
