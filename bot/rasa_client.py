@@ -3,6 +3,8 @@ Rasa servers (each person on their own one)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Sequence
@@ -27,6 +29,12 @@ class RasaClient:
     A person always goes to the same server (their sender id's CRC-32 picks it, the same in
     every app process), so their turns stay on one Rasa; when that server refuses the
     connection (nothing was sent), the next ones are tried in order.
+
+    At most ``concurrency`` turns are in one server at once (None: no limit); the others wait
+    here, in arrival order. Rasa works on one turn at a time, so turns sent beyond what it
+    keeps up with only wait inside it, and one it is still working on when ``timeout`` runs
+    out is work lost and a message answered late: measured with one Rasa on 2 cores, offering
+    40 messages/s with no limit delivered 11/s, against 25-30/s at 30 offered.
     """
 
     def __init__(
@@ -35,6 +43,7 @@ class RasaClient:
         *,
         client: httpx.AsyncClient,
         timeout: float = 20,
+        concurrency: int | None = None,
     ) -> None:
         urls = (base_urls,) if isinstance(base_urls, str) else tuple(base_urls)
         if not urls:
@@ -42,6 +51,16 @@ class RasaClient:
         self.base_urls = tuple(url.rstrip("/") for url in urls)
         self.client = client
         self.timeout = timeout
+        self.concurrency = concurrency
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    def _slot(self, url: str) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        if self.concurrency is None:
+            return contextlib.nullcontext()
+        slot = self._slots.get(url)
+        if slot is None:
+            slot = self._slots[url] = asyncio.Semaphore(self.concurrency)
+        return slot
 
     @property
     def base_url(self) -> str:
@@ -58,11 +77,12 @@ class RasaClient:
         urls = self.urls_for(sender_id)
         for index, url in enumerate(urls):
             try:
-                response = await self.client.post(
-                    f"{url}/webhooks/rest/webhook",
-                    json={"sender": sender_id, "message": message},
-                    timeout=self.timeout,
-                )
+                async with self._slot(url):
+                    response = await self.client.post(
+                        f"{url}/webhooks/rest/webhook",
+                        json={"sender": sender_id, "message": message},
+                        timeout=self.timeout,
+                    )
                 break
             except httpx.ConnectError as exc:  # refused: the message never reached it
                 if index + 1 == len(urls):

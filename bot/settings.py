@@ -51,6 +51,9 @@ class Settings:
     # "": var/rasa-tracker.db
     rasa_tracker_db: str = field(default="", metadata=_env("RASA_TRACKER_DB"))
     rasa_timeout_seconds: float = field(default=20.0, metadata=_env("RASA_TIMEOUT_SECONDS"))
+    # Turns the app has in one Rasa server at once; the rest wait in the app, in order (turns
+    # piled up in Rasa only wait there, and one past RASA_TIMEOUT_SECONDS is work lost).
+    rasa_concurrency: int = field(default=4, metadata=_env("RASA_CONCURRENCY"))
     # Longer messages are cut before NLU (the message log keeps them whole).
     max_message_chars: int = field(default=1000, metadata=_env("MAX_MESSAGE_CHARS"))
     # Seconds between passes of the worker that answers messages left pending.
@@ -193,6 +196,8 @@ class Settings:
         self._derive_rasa_urls()
         if self.rasa_processes < 1:
             raise SettingsError(f"RASA_PROCESSES must be 1 or more, got {self.rasa_processes}")
+        if self.rasa_concurrency < 1:
+            raise SettingsError(f"RASA_CONCURRENCY must be 1 or more, got {self.rasa_concurrency}")
         servers = max(len(self.rasa_urls), self.rasa_processes)
         if servers > 1 and not self.rasa_lock_store_url:
             raise SettingsError(

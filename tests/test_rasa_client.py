@@ -1,8 +1,10 @@
 """The Rasa client over several servers: each person always on the same one, people spread
-over all, and a refused connection tried on the next server (other failures are not)."""
+over all, a refused connection tried on the next server (other failures are not), and no more
+turns in one server at once than the limit."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections import Counter
 
@@ -88,3 +90,19 @@ async def test_other_failures_are_not_sent_again_elsewhere(mode: str) -> None:
 def test_no_url_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         client(())
+
+
+@pytest.mark.parametrize(("limit", "most"), [(3, 3), (None, 12)])
+async def test_turns_beyond_the_limit_wait_in_the_app_not_in_rasa(
+    limit: int | None, most: int
+) -> None:
+    fake = FakeRasa(delay=0.2)
+    with serve(fake.app()) as url:
+        async with httpx.AsyncClient() as http:
+            # The wait for a slot is not the request's: 12 turns of 0.2 s three at a time take
+            # 0.8 s, past the 0.5 s timeout, and none times out.
+            rasa = RasaClient(url, client=http, timeout=0.5, concurrency=limit)
+            people = [f"zalo_oa:{n}" for n in range(12)]
+            answers = await asyncio.gather(*(rasa.converse(p, f"hỏi {p}") for p in people))
+    assert [a[0].text for a in answers] == [f"echo: hỏi {p}" for p in people]
+    assert fake.max_in_flight == most

@@ -124,6 +124,7 @@ def test_several_rasa_servers() -> None:
         ({"RASA_PROCESSES": "2"}, "2 Rasa servers (RASA_PROCESSES or RASA_URLS) need a lock store"),
         ({"RASA_URLS": "http://a:5005,http://b:5005"}, "need a lock store they share"),
         ({"RASA_PROCESSES": "0"}, "RASA_PROCESSES must be 1 or more, got 0"),
+        ({"RASA_CONCURRENCY": "0"}, "RASA_CONCURRENCY must be 1 or more, got 0"),
         ({"RASA_LOCK_STORE_URL": "http://r:6379"}, "RASA_LOCK_STORE_URL must look like redis://"),
         (
             {"RASA_LOCK_STORE_URL": "redis://r:6379/x"},

@@ -133,7 +133,12 @@ def create_app(
         if cfg.embedded_worker
         else None
     )
-    rasa = RasaClient(cfg.rasa_urls, client=client, timeout=cfg.rasa_timeout_seconds)
+    rasa = RasaClient(
+        cfg.rasa_urls,
+        client=client,
+        timeout=cfg.rasa_timeout_seconds,
+        concurrency=cfg.rasa_concurrency,
+    )
     gateway = Gateway(
         sessions=session_factory,
         rasa=rasa,
