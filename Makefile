@@ -26,14 +26,14 @@ $(VENV)/.installed: $(LOCKS)/app.lock pyproject.toml
 	@test -n "$(PYTHON_APP)" || { echo "Python 3.12 or newer was not found (the place data needs it). Install python3.12 with venv support, e.g. 'pyenv install 3.12' or your distribution's python3.12 and python3.12-venv, or set PYTHON_APP=/path/to/python3.12." >&2; exit 1; }
 	rm -rf $(VENV) && $(PYTHON_APP) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check "$$(grep -m1 -o '^uv==[^ ]*' $(LOCKS)/app.lock)"
-	$(UV) pip sync -q --python $(PY) --require-hashes $(LOCKS)/app.lock
+	$(UV) pip sync -q --compile-bytecode --python $(PY) --require-hashes $(LOCKS)/app.lock
 	$(UV) pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 
 $(RASA_VENV)/.installed: $(LOCKS)/rasa.lock | $(VENV)/.installed
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 was not found: Rasa 3.6.21 runs only on 3.10. Install it (e.g. 'pyenv install 3.10', or 'apt-get install python3.10 python3.10-venv' where available) or set PYTHON310=/path/to/python3.10." >&2; exit 1; }
 	rm -rf $(RASA_VENV) && $(PYTHON310) -m venv --without-pip $(RASA_VENV)
-	$(UV) pip sync -q --python $(RASA_VENV)/bin/python --require-hashes $(LOCKS)/rasa.lock
+	$(UV) pip sync -q --compile-bytecode --python $(RASA_VENV)/bin/python --require-hashes $(LOCKS)/rasa.lock
 	@touch $@
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed ## create both environments (app: Python ≥3.12, Rasa: 3.10)
