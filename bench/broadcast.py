@@ -34,14 +34,15 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.request import HTTPXRequest
 
 from bot.alerts.delivery import Worker
 from bot.alerts.rules import SendRules
+from bot.settings import Settings
 from bot.storage.alerts import APPROVED, DONE, DRAFT, Broadcast
 from bot.storage.engine import sessions
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram
+from connectors.telegram.request import AiohttpRequest
 from testkit import alerts_seed, postgres
 from testkit.capacity import spread
 from testkit.fakes import telegram as tg
@@ -53,7 +54,7 @@ PEOPLE = int(os.environ.get("BENCH_BROADCAST_PEOPLE", "100000"))
 PACED = int(os.environ.get("BENCH_BROADCAST_PACED", "1500"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 DATABASES = tuple(os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(","))
-CONCURRENCY = int(os.environ.get("ALERT_SEND_CONCURRENCY", "16"))
+CONCURRENCY = int(os.environ.get("ALERT_SEND_CONCURRENCY", str(Settings().alert_send_concurrency)))
 TARGET_RATE, TARGET_PACED_SHARE, TARGET_FIRST_S = 1000.0, 0.95, 1.0
 
 
@@ -98,7 +99,7 @@ def draft(factory: sessionmaker[Session]) -> int:
 async def one_run(factory: sessionmaker[Session], url: str, per_second: float) -> dict[str, Any]:
     """Approve one broadcast and deliver it with a worker; what the fake saw."""
     broadcast_id = draft(factory)
-    request = HTTPXRequest(connection_pool_size=CONCURRENCY, read_timeout=15)
+    request = AiohttpRequest(CONCURRENCY, read_timeout=15)
     channel = telegram.TelegramChannel(telegram.make_bot(tg.TOKEN, url, request=request))
     worker = Worker(
         sessions=factory,

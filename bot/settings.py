@@ -179,7 +179,7 @@ class Settings:
     alert_worker_lease_seconds: float = field(
         default=30.0, metadata=_env("ALERT_WORKER_LEASE_SECONDS")
     )
-    alert_send_concurrency: int = field(default=16, metadata=_env("ALERT_SEND_CONCURRENCY"))
+    alert_send_concurrency: int = field(default=64, metadata=_env("ALERT_SEND_CONCURRENCY"))
     # Overrides of the channels' own pacing, e.g. TELEGRAM_PER_SECOND=30,
     # TELEGRAM_CHAT_INTERVAL=1.0 (also ZALO_OA_…, ZALO_BOT_…); key "telegram_per_second".
     rate_limits: dict[str, float] = field(default_factory=dict)

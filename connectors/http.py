@@ -6,12 +6,20 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+import aiohttp
 import httpx
 
 from connectors.base import SendResult
 
-# Failures before the request left: the channel certainly did not get the message.
-NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures before the request left: the channel certainly did not get the message (httpx, and
+# aiohttp under python-telegram-bot: connectors/telegram/request.py).
+NEVER_SENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    aiohttp.ClientConnectorError,  # refused, unreachable, DNS
+    aiohttp.ConnectionTimeoutError,  # no connection (or no free pool place) in time
+)
 
 
 def secret_matches(headers: Any, header: str, secret: str) -> bool:

@@ -12,24 +12,18 @@ import sys
 import time
 from pathlib import Path
 
-from telegram import Bot
-from telegram.request import HTTPXRequest
-
 from bot.outbox import Outbox
 from bot.storage.engine import sessions
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram_limits
-from connectors.telegram.outbound import TelegramChannel
+from connectors.telegram.outbound import TelegramChannel, make_bot
+from connectors.telegram.request import AiohttpRequest
 from testkit.fakes import telegram as tg
 from tests.two_processes import drain_until_settled
 
 
 async def main(database_url: str, telegram_url: str, ready: Path, go: Path) -> None:
-    bot = Bot(
-        tg.TOKEN,
-        base_url=f"{telegram_url}/bot",
-        request=HTTPXRequest(read_timeout=15, connection_pool_size=32),
-    )
+    bot = make_bot(tg.TOKEN, telegram_url, request=AiohttpRequest(32, read_timeout=15))
     limiter = RateLimiter(
         per_second=telegram_limits.PER_SECOND, chat_interval=telegram_limits.CHAT_INTERVAL
     )
@@ -45,7 +39,13 @@ async def main(database_url: str, telegram_url: str, ready: Path, go: Path) -> N
         if time.monotonic() > give_up:
             raise SystemExit("never told to go")
         await asyncio.sleep(0.02)
-    await drain_until_settled(outbox, deadline=40)
+    # Both start at the wall time written in the file, not when each happened to see it: one
+    # process noticing 20 ms late finds every person already claimed by the other.
+    await asyncio.sleep(max(0.0, float(go.read_text()) - time.time()))
+    try:
+        await drain_until_settled(outbox, deadline=40)
+    finally:
+        await outbox.channels["telegram"].bot.request.shutdown()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.channels.tokens import DbTokenStore
 from bot.outbox import Outbox
@@ -33,7 +32,8 @@ from bot.storage import conversations as log
 from bot.storage.leases import LEASE, Lease
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram_limits
-from connectors.telegram.outbound import TelegramChannel
+from connectors.telegram.outbound import TelegramChannel, make_bot
+from connectors.telegram.request import AiohttpRequest
 from connectors.zalo_oa.outbound import ZaloOAChannel
 from connectors.zalo_oa.tokens import Tokens, ZaloTokens
 from testkit.fakes import telegram as tg
@@ -85,8 +85,8 @@ def fakes() -> Iterator[tuple[tg.FakeTelegram, str, oa.FakeZaloOA, str]]:
 
 
 def telegram_bot(url: str, read_timeout: float = READ_TIMEOUT) -> Bot:
-    request = HTTPXRequest(read_timeout=read_timeout, connection_pool_size=32)
-    return Bot(tg.TOKEN, base_url=f"{url}/bot", request=request)
+    request = AiohttpRequest(32, read_timeout=read_timeout)  # as production sends
+    return make_bot(tg.TOKEN, url, request=request)
 
 
 class RecordingLimiter(RateLimiter):
@@ -142,6 +142,7 @@ async def setup(fakes, session_factory) -> AsyncIterator[Setup]:
             now=clock.now,
         )
         yield Setup(outbox, telegram, zalo, session_factory, store, clock, tg_url, limiter)
+        await outbox.channels["telegram"].bot.request.shutdown()
 
 
 def queue(
@@ -518,7 +519,8 @@ def test_two_outbox_processes_send_each_message_once_in_order(
         while not all(r.exists() for r in readies) and time.monotonic() < give_up:
             assert all(w.poll() is None for w in workers), "a worker stopped before starting"
             time.sleep(0.02)
-        go.touch()
+        (tmp_path / "go.tmp").write_text(str(time.time() + 0.3))  # both start then
+        (tmp_path / "go.tmp").rename(go)  # whole, never half written
         assert [w.wait(timeout=50) for w in workers] == [0, 0]
     finally:
         for worker in workers:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.request import HTTPXRequest
 
 from bot.channels.tokens import DbTokenStore
 from bot.settings import Settings
@@ -35,6 +34,13 @@ class Channels:
     def on(self, name: str) -> bool:
         return name == WEBCHAT or name in self.senders
 
+    async def aclose(self) -> None:
+        """Close the connections of senders that keep their own (Telegram's aiohttp session);
+        the Zalo ones use the app's httpx client, closed with it."""
+        for sender in self.senders.values():
+            if isinstance(sender, telegram.TelegramChannel):
+                await sender.aclose()
+
 
 def build(
     settings: Settings, *, client: httpx.AsyncClient, sessions: sessionmaker[Session]
@@ -43,11 +49,7 @@ def build(
     channels = Channels()
     s = settings
     if s.telegram_bot_token:
-        bot = telegram.make_bot(
-            s.telegram_bot_token,
-            s.telegram_api_base_url,
-            request=HTTPXRequest(connection_pool_size=64, connect_timeout=5, read_timeout=15),
-        )
+        bot = telegram.make_bot(s.telegram_bot_token, s.telegram_api_base_url)
         _add(
             channels, telegram.TelegramChannel(bot), telegram.PER_SECOND, telegram.CHAT_INTERVAL, s
         )

@@ -51,5 +51,8 @@ async def _serve(cfg: settings_module.Settings) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.stop)
-        await worker.run()
+        try:
+            await worker.run()
+        finally:
+            await channels.aclose()
     return 0

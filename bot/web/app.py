@@ -169,6 +169,7 @@ def create_app(
                 deliverer.stop()
                 await asyncio.gather(delivering, return_exceptions=True)
             await outbox.drain()
+            await channels.aclose()
             await client.aclose()
             with contextlib.suppress(Exception):  # else it lapses after LEASE
                 lease.end()

@@ -15,6 +15,7 @@ from telegram.request import BaseRequest
 
 from connectors.base import IncomingMessage, OutgoingMessage, SendResult, channel_id
 from connectors.http import NEVER_SENT
+from connectors.telegram.request import AiohttpRequest
 
 MAX_TEXT_LENGTH = 4096  # sendMessage text, 1-4096 characters after entity parsing
 MAX_CAPTION_LENGTH = 1024  # sendPhoto caption
@@ -28,7 +29,9 @@ logger = logging.getLogger(__name__)
 
 
 def make_bot(token: str, api_base_url: str, *, request: BaseRequest | None = None) -> Bot:
-    """A PTB ``Bot`` for ``token`` at ``api_base_url``: the real API's root, or a fake's."""
+    """A PTB ``Bot`` for ``token`` at ``api_base_url``: the real API's root, or a fake's. Its
+    requests go through aiohttp (``connectors.telegram.request``) unless ``request`` says."""
+    request = request or AiohttpRequest(connection_pool_size=64, connect_timeout=5, read_timeout=15)
     return Bot(token, base_url=f"{api_base_url.rstrip('/')}/bot", request=request)
 
 
@@ -41,6 +44,11 @@ class TelegramChannel:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+
+    async def aclose(self) -> None:
+        """Close the bot's connections (``Bot.shutdown`` does nothing for a bot that was never
+        initialised, and sending needs no initialising: no getMe at start)."""
+        await self.bot.request.shutdown()
 
     async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
         try:

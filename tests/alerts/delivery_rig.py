@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.request import HTTPXRequest
 
 from bot.alerts.delivery import Worker
 from bot.alerts.rules import SendRules
@@ -21,6 +20,7 @@ from bot.storage.alerts import PENDING, SENDING, Delivery
 from bot.storage.conversations import ChannelAccount, account_for
 from connectors.ratelimit import RateLimiter
 from connectors.telegram.outbound import TelegramChannel, make_bot
+from connectors.telegram.request import AiohttpRequest
 from connectors.zalo_oa.outbound import ZaloOAChannel
 from connectors.zalo_oa.tokens import Tokens, ZaloTokens
 from testkit.fakes import telegram as tg
@@ -58,7 +58,7 @@ def worker(
     lease: float = 30.0,
 ) -> Worker:
     """A worker on the fake Telegram (and Zalo OA, if given) at the channels' real limits."""
-    request = HTTPXRequest(connection_pool_size=64, read_timeout=15)
+    request = AiohttpRequest(64, read_timeout=15)
     channels: dict = {
         "telegram": TelegramChannel(make_bot(tg.TOKEN, telegram_url, request=request))
     }
