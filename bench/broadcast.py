@@ -127,6 +127,7 @@ async def one_run(factory: sessionmaker[Session], url: str, per_second: float) -
     done = time.time()
     worker.stop()
     await running
+    await channel.aclose()
     seen = stats(url, approved)
     sent, first, last = seen["sent"], seen["first_wall"], seen["last_wall"]
     return {
