@@ -13,7 +13,6 @@ The readings stay valid while the model is the same (its name is saved with them
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -22,27 +21,20 @@ from typing import Any
 
 import httpx
 
+from bench.common import running_stack
+from bot import text as vi
 from bot.content import files
 from bot.storage.engine import sessions
 from bot.storage.migrate import upgrade
 from bot.training import model_path
-from testkit.answers import VARIANTS, Case, Score, load_cases, score
+from testkit.answers import HALVES, VARIANTS, Score, half, load_cases, score
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "var" / "answers-parse.json"
 PROVINCE = "Lạng Sơn"
-HALVES = ("tune", "check")
-
-
-def half(case: Case) -> str:
-    """The case's half: fixed by its text alone, so every run splits the set the same way."""
-    return HALVES[hashlib.sha256(case.text.encode()).digest()[0] % 2]
 
 
 def parse_all() -> int:
-    from bench.common import running_stack  # noqa: PLC0415 (only this mode starts a stack)
-    from bot import text as vi  # noqa: PLC0415
-
     texts = sorted({t for c in load_cases() for t in (c.text, vi.strip_diacritics(c.text))})
     readings: dict[str, Any] = {}
     with (
