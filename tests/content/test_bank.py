@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.content import files
 from bot.content.bank import store
-from bot.content.bank.index import BankIndex, terms
+from bot.content.bank.index import BankIndex, terms, tokens
 from bot.content.bank.route import LIMITS
 from bot.storage.content import BankEntry
 from tests.content.sample import HOME
@@ -147,6 +147,26 @@ def test_matching_ignores_diacritics_abbreviations_and_politeness() -> None:
     assert index.search("uong chanh nong co het covid ko")[0].key == "rumour-lemon"
     assert index.search("giá vàng hôm nay") == []  # nothing shared, nothing found
     assert terms("Cho mình hỏi với ạ") == {}  # politeness only: no term at all
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mn ơi cho e hỏi F0 cách ly mấy ngày",
+        "bn ơi nghe nói F0 cách ly mấy ngày, có đúng không",
+        "ad oi F0 thi cach ly may ngay vay, binh thuong khong a",
+        "mọi người ơi F0 cách ly mấy ngày nhỉ",
+    ],
+)
+def test_chat_shorthand_and_question_frames_carry_no_topic(text: str) -> None:
+    assert terms(text) == {"f0": 1, "cach": 1, "li": 1, "may": 1, "ngay": 1}, text
+
+
+def test_question_frames_are_left_out_by_the_bank_only() -> None:
+    """A frame ("như thế nào") is no topic for the bank, but route.yml's topic phrases (an
+    ask_symptoms "như thế nào là") still see it."""
+    assert terms("như thế nào") == {}
+    assert tokens("như thế nào") == ["nhu", "the", "nao"]
 
 
 def test_a_better_worded_match_scores_higher() -> None:

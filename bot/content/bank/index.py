@@ -33,6 +33,7 @@ class Words:
     """What matching ignores and unifies (``words.yml``)."""
 
     filler: frozenset[str]  # words that carry no topic ("cho", "hoi", "minh", "a", …)
+    filler_phrases: tuple[tuple[str, ...], ...]  # question frames ("the nao"), longest first
     spelling: dict[str, str]  # folded word → its usual spelling ("vacxin" → "vac xin")
     same: dict[tuple[str, ...], str]  # a phrase → the one word it means ("duong tinh" → "f0")
     longest: int  # words in the longest such phrase
@@ -48,7 +49,10 @@ def words() -> Words:
         for phrase in phrases
     }
     filler = frozenset(vi.fold(w) for w in raw.get("filler") or ())
-    return Words(filler, spelling, same, max((len(p) for p in same), default=1))
+    phrases = sorted(
+        {tuple(vi.fold(p).split()) for p in raw.get("filler_phrases") or ()}, key=len, reverse=True
+    )
+    return Words(filler, tuple(phrases), spelling, same, max((len(p) for p in same), default=1))
 
 
 def tokens(text: str) -> list[str]:
@@ -74,9 +78,17 @@ def tokens(text: str) -> list[str]:
 
 
 def terms(text: str) -> Counter[str]:
-    """The words that are not filler, with their counts."""
-    filler = words().filler
-    return Counter(w for w in tokens(text) if w not in filler)
+    """The words that are not filler (nor part of a question frame), with their counts."""
+    known = words()
+    found = tokens(text)
+    for phrase in known.filler_phrases:
+        n, i = len(phrase), 0
+        while i + n <= len(found):
+            if tuple(found[i : i + n]) == phrase:
+                del found[i : i + n]
+            else:
+                i += 1
+    return Counter(w for w in found if w not in known.filler)
 
 
 @lru_cache(maxsize=65_536)
