@@ -80,7 +80,8 @@ bench-answers: setup ## the right answer for 500 messages not trained on: right,
 bench-knowledge: setup ## place accuracy on the test table; action latency with 10,000 zones and 1,000 schemes
 	$(PY) -m bench.knowledge
 
-bench-desk: setup ## the desk's pages with 100,000 requests on SQLite and PostgreSQL: p50/p95
+bench-desk: setup ## the desk's pages with 100,000 requests on SQLite and PostgreSQL: p50/p95; a help request over the Telegram webhook: p95 per turn
+	$(PY) -m bot.cli train
 	$(PY) -m bench.desk
 
 bench-broadcast: setup ## broadcasts to 100,000 subscribers on SQLite and PostgreSQL: rate, approval to first message, 30/s pacing

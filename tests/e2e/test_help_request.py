@@ -1,6 +1,8 @@
 """A help request end to end through the web chat: the form asked one question at a time,
 a wrong phone asked again, the summary, "Gửi yêu cầu" pressed twice (one request), then its
-status by "yêu cầu của tôi" and by the code as people type it."""
+status by "yêu cầu của tôi" and by the code as people type it. And make bench-desk's scripted
+conversation (testkit/help_conversation.py) over the Telegram webhook, so the bench's script
+keeps working."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bot.storage import conversations as log
 from bot.storage.engine import sessions
 from bot.storage.helpdesk import HelpRequest
+from testkit import help_conversation as script
+from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.chat import joined, say
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import ChannelFakes, RunningStack
 from tests.e2e.responses import response_texts
 
 pytestmark = pytest.mark.slow
@@ -78,3 +83,31 @@ def test_a_request_filed_in_the_web_chat_then_its_status(
     stranger = str(uuid.uuid4())
     theirs = joined(say(http, f"mã {code[0]} sao rồi", sender=stranger))
     assert theirs.startswith("Loa không tìm thấy yêu cầu mã"), theirs
+
+
+def test_the_bench_conversation_over_telegram(
+    stack: RunningStack, channel_fakes: ChannelFakes
+) -> None:
+    fake, chat = channel_fakes.telegram, 93001
+    expected = script.openings(script.response_texts())
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    texts: list[str] = []
+    for index, turn in enumerate(script.TURNS):
+        before = len([m for m in fake.sent if m["chat_id"] == chat])
+        update = script.update(turn, 9300100 + index, chat, person=93001)
+        answer = httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
+        assert answer.status_code == 200
+
+        def arrived(before: int = before) -> list[dict]:
+            return [m for m in fake.sent if m["chat_id"] == chat][before:]
+
+        new = wait_for(arrived, timeout=30)
+        texts = [m["text"] for m in new]
+        assert script.reply_problem(turn, texts, expected[turn.name]) is None
+    code = re.search(r"HT-\d{2}-\d{6}", texts[-1])
+    assert code is not None
+    with sessions(stack.database_url)() as session:
+        account = log.find_account(session=session, channel="telegram", external_id=str(chat))
+        assert account is not None
+        query = select(HelpRequest.code).where(HelpRequest.account_id == account.id)
+        assert list(session.scalars(query)) == [code[0]]
