@@ -116,12 +116,25 @@ def count(
     )
 
 
-def materialize(*, session: Session, broadcast: Broadcast, now: datetime) -> int:
+def materialize(
+    *, session: Session, broadcast: Broadcast, now: datetime, chunk: int | None = None
+) -> int:
     """Make the broadcast's missing delivery rows (``pending``); how many were added.
 
-    Marks the audience ready; the caller commits. Safe to repeat and to run in two processes
-    at once: rows already there are skipped by the unique (broadcast, person) key."""
-    chosen = recipients(areas_of(broadcast)).subquery()
+    With ``chunk``, only the next ``chunk`` people (in person order, after the last one who
+    has a row): a province's 100,000 rows take seconds to make, and the first messages should
+    not wait for the last rows. Marks the audience ready once nobody is left; the caller
+    commits. Safe to repeat and to run in two processes at once: rows already there are skipped
+    by the unique (broadcast, person) key."""
+    wanted = recipients(areas_of(broadcast))
+    if chunk is not None:
+        last = session.scalar(
+            select(func.max(Delivery.person_id)).where(Delivery.broadcast_id == broadcast.id)
+        )
+        if last is not None:
+            wanted = wanted.where(Subscription.person_id > last)
+        wanted = wanted.order_by(Subscription.person_id).limit(chunk)
+    chosen = wanted.subquery()
     source = select(
         literal(broadcast.id),
         chosen.c.person_id,
@@ -141,5 +154,6 @@ def materialize(*, session: Session, broadcast: Broadcast, now: datetime) -> int
         .returning(Delivery.id)  # psycopg reports no row count for INSERT … SELECT
     )
     added = len(session.execute(statement).all())
-    broadcast.audience_ready_at = broadcast.audience_ready_at or now
+    if chunk is None or added < chunk:  # fewer than asked for: that was everyone
+        broadcast.audience_ready_at = broadcast.audience_ready_at or now
     return added

@@ -135,8 +135,9 @@ def skip_cancelled(*, session: Session, now: datetime) -> int:
     for broadcast in session.scalars(
         select(Broadcast).where(
             Broadcast.status == CANCELLED,
-            Broadcast.audience_ready_at.is_not(None),
             Broadcast.finished_at.is_(None),
+            # its rows made, in full or in part (a chunk at a time): cancelled mid-way
+            exists().where(Delivery.broadcast_id == Broadcast.id),
         )
     ):
         result = session.execute(

@@ -47,6 +47,7 @@ SEND_TIMEOUT = 60.0  # seconds; a send still unanswered is uncertain (the channe
 RECORD_EVERY = 0.05  # seconds between writes of outcomes
 TIDY_EVERY = 1.0  # seconds between the passes over dead workers, cancelled and done broadcasts
 PLAN_EVERY = 60.0  # seconds between looks for the cadence's digests (planned once per period)
+AUDIENCE_CHUNK = 5_000  # delivery rows made per pass
 
 
 class Worker:
@@ -219,8 +220,7 @@ class Worker:
         """The cadence's digests (every PLAN_EVERY), new audiences, quiet hours, and (every
         TIDY_EVERY) the tidying."""
         self._plan(now)
-        while self._materialize_one(now):
-            pass
+        self._materialize_one(now)
         if until := self.rules.quiet_until(now):
             with self.sessions() as session:
                 claims.hold_for_quiet_hours(session=session, now=now, until=until)
@@ -243,8 +243,10 @@ class Worker:
             logger.info("broadcast %d: the cadence's digest for %s", digest.id, digest.title)
 
     def _materialize_one(self, now: datetime) -> bool:
-        """Make the delivery rows of one approved broadcast that has none yet; whether one
-        was found (another worker may be making the same one: the rows are made once)."""
+        """Make the next AUDIENCE_CHUNK delivery rows of one approved broadcast whose rows are
+        not all made yet (one chunk a pass: sending starts with the first, and claims are not
+        held up behind one long write); whether one was found. Another worker may be making
+        the same one: the rows are made once."""
         with self.sessions() as session:
             broadcast = session.scalars(
                 select(Broadcast)
@@ -256,12 +258,21 @@ class Worker:
             if broadcast is None:
                 return False
             try:
-                added = audience.materialize(session=session, broadcast=broadcast, now=now)
+                added = audience.materialize(
+                    session=session, broadcast=broadcast, now=now, chunk=AUDIENCE_CHUNK
+                )
+                ready = broadcast.audience_ready_at is not None
                 session.commit()
             except StaleDataError:  # changed meanwhile (cancelled): looked at again next pass
                 session.rollback()
                 return False
-            logger.info("broadcast %d: %d deliveries to make", broadcast.id, added)
+            logger.log(
+                logging.INFO if ready else logging.DEBUG,
+                "broadcast %d: %d more deliveries to make%s",
+                broadcast.id,
+                added,
+                ", every one made" if ready else "",
+            )
             return True
 
     def _tidy(self, now: datetime, *, force: bool = False) -> None:

@@ -122,6 +122,23 @@ def test_delivery_rows_are_made_once_per_person(session_factory: sessionmaker[Se
         assert total == 5
 
 
+def test_a_large_audience_is_made_a_chunk_at_a_time(session_factory: sessionmaker[Session]) -> None:
+    """Rows in person order, ``chunk`` people a call; ready once a call finds fewer left."""
+    with session_factory() as session:
+        made = people(session)
+        row = broadcast(session, LANG_SON, DONG_DANG)
+        added = [audience.materialize(session=session, broadcast=row, now=AT, chunk=3)]
+        assert row.audience_ready_at is None  # three made, maybe more to come
+        added.append(audience.materialize(session=session, broadcast=row, now=AT, chunk=3))
+        assert added == [3, 1] and row.audience_ready_at == AT
+        session.commit()
+        rows = session.scalars(select(Delivery.person_id).where(Delivery.broadcast_id == row.id))
+        assert sorted(rows) == sorted(
+            made[name].person_id
+            for name in ("dong_dang", "dong_dang_and_province", "ky_lua_stale_zalo", "province")
+        )
+
+
 def test_no_area_means_nobody(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session:
         people(session)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.alerts import audience, claims
+from bot.alerts import audience, claims, delivery
 from bot.alerts.rules import SendRules
 from bot.alerts.subscriptions import AreaCode, unsubscribe
 from bot.clock import VIETNAM
@@ -346,6 +346,31 @@ async def test_cancelled_and_unsubscribed_are_skipped(session_factory, fakes, cl
         assert {r.status for r in rows} == {SKIPPED}
         assert session.get(Broadcast, first).status == DONE  # type: ignore[union-attr]
     assert [m["text"] for m in telegram.sent] == ["Một"]
+
+
+async def test_a_large_audience_starts_with_its_first_chunk_and_a_cancel_mid_way_ends_it(
+    session_factory, fakes, client, monkeypatch
+) -> None:
+    telegram, tg_url, _, _ = fakes
+    monkeypatch.setattr(delivery, "AUDIENCE_CHUNK", 2)
+    with session_factory() as session:
+        for chat in range(1201, 1206):
+            person(session, f"telegram:{chat}", DONG_DANG)
+        session.commit()
+    broadcast_id = approve(session_factory, DONG_DANG, text="Năm người")
+    w = worker(session_factory, client, telegram_url=tg_url)
+    w._materialize_one(datetime.now(UTC))  # the first two rows; sending may start with them
+    with session_factory() as session:
+        assert len(session.scalars(select(Delivery)).all()) == 2
+        row = session.get(Broadcast, broadcast_id)
+        assert row is not None and row.audience_ready_at is None
+        row.status = CANCELLED  # withdrawn while its rows were still being made
+        session.commit()
+    await settle(w)
+    assert telegram.sent == []
+    with session_factory() as session:
+        assert set(session.scalars(select(Delivery.status))) == {SKIPPED}  # no more made
+        assert session.get(Broadcast, broadcast_id).finished_at is not None  # type: ignore[union-attr]
 
 
 async def test_a_dead_workers_sends_become_uncertain_a_live_ones_stay(
