@@ -70,7 +70,8 @@ class ChannelAccount(Base):
     __table_args__ = (UniqueConstraint("channel", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # Indexed: a broadcast's claims and audiences look up each person's other accounts.
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     external_id: Mapped[str] = mapped_column(String(128))
     # False once the channel says we cannot reach them (blocked, unfollowed, window closed).
