@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -93,6 +94,10 @@ class Outbox:
         self.lease.keep()
         with self.sessions() as session:
             due = log.accounts_due(session=session, channels=list(self.channels), now=self.now())
+        # The oldest 500 people, started in random order: outboxes of other processes take the
+        # same list at the same moment, and in one order they would queue on the same rows,
+        # the slower one losing every claim to the faster.
+        random.shuffle(due)
         started = 0
         for account_id in due:
             if account_id not in self._busy:

@@ -260,6 +260,7 @@ async def test_a_timeout_after_sending_is_never_sent_twice(setup: Setup) -> None
     )
     queue(setup.sessions, "telegram", "105", "có thể đã tới", "tin sau")
     await run_until_idle(outbox, setup.clock)
+    await outbox.channels["telegram"].bot.request.shutdown()
     assert [m["text"] for m in setup.telegram.sent] == ["có thể đã tới", "tin sau"]
     assert statuses(setup.sessions) == ["uncertain", "sent"]
 
@@ -457,6 +458,7 @@ def test_two_outboxes_racing_for_one_message_send_it_once(fakes, database_url: s
             )
             outbox.start_due()
             await outbox.drain()
+            await outbox.channels["telegram"].bot.request.shutdown()
 
         asyncio.run(once())
         factory.kw["bind"].dispose()
@@ -486,7 +488,12 @@ def test_two_outboxes_deliver_every_message_once_and_in_order(fakes, database_ur
             channels={"telegram": TelegramChannel(telegram_bot(tg_url))},
             limiters={"telegram": telegram_limiter()},
         )
-        asyncio.run(drain_until_settled(outbox))
+
+        async def drain() -> None:
+            await drain_until_settled(outbox)
+            await outbox.channels["telegram"].bot.request.shutdown()
+
+        asyncio.run(drain())
         factory.kw["bind"].dispose()
 
     run_in_threads(deliver, deliver)

@@ -59,6 +59,7 @@ def worker(
 ) -> Worker:
     """A worker on the fake Telegram (and Zalo OA, if given) at the channels' real limits."""
     request = AiohttpRequest(64, read_timeout=15)
+    OPENED.append(request)
     channels: dict = {
         "telegram": TelegramChannel(make_bot(tg.TOKEN, telegram_url, request=request))
     }
@@ -83,6 +84,16 @@ def worker(
         lease=lease,
         now=clock.now if clock else (lambda: datetime.now(UTC)),
     )
+
+
+OPENED: list[AiohttpRequest] = []  # the workers' Telegram connections, closed by close_opened
+
+
+async def close_opened() -> None:
+    """Close the Telegram connections the test's workers opened (in the test's event loop):
+    one left open is reported when collected, in whatever test runs then."""
+    while OPENED:
+        await OPENED.pop().shutdown()
 
 
 def person(

@@ -46,6 +46,7 @@ from testkit.fakes.server import serve_all
 from tests.alerts.delivery_rig import (
     NO_RULES,
     MovableClock,
+    close_opened,
     person,
     settle,
     statuses,
@@ -70,6 +71,7 @@ def fakes() -> Iterator[tuple[tg.FakeTelegram, str, oa.FakeZaloOA, str]]:
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as c:
         yield c
+    await close_opened()  # every test that builds a worker asks for this client
 
 
 def approve(sessions: sessionmaker[Session], *areas: AreaCode, **kw) -> int:

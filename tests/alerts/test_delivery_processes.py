@@ -27,7 +27,7 @@ from bot.storage.conversations import ChannelAccount
 from testkit import alerts_seed
 from testkit.fakes import telegram as tg
 from testkit.fakes.server import serve
-from tests.alerts.delivery_rig import worker
+from tests.alerts.delivery_rig import close_opened, worker
 
 DATABASES = ("sqlite", "postgresql")
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,6 +123,7 @@ async def test_5000_subscribers_each_receive_one_message(session_factory) -> Non
                 await asyncio.sleep(0.2)
             w.stop()
             await running
+            await close_opened()
     received = Counter(m["chat_id"] for m in telegram.sent)
     chats = range(seeded.first_chat, seeded.first_chat + PEOPLE)
     assert received == {chat: 1 for chat in chats}
