@@ -8,6 +8,7 @@ role's permissions, four eyes, the audit log. A refusal is one line and exit cod
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import places
+from bot import logs, places
 from bot import settings as settings_module
 from bot.alerts import broadcasts, levels, schemes
 from bot.alerts.broadcasts import BroadcastError, Progress
@@ -73,6 +74,7 @@ def add_commands(commands: Any) -> None:
 def _run(args: argparse.Namespace, work: Callable[[Session, Any], int]) -> int:
     """Open the database, run ``work``; a refusal is one line on stderr and exit code 2."""
     cfg = settings_module.load()
+    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
     upgrade(cfg.database_url)
     factory = sessions(cfg.database_url)
     with factory() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -12,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import logs, wording
 from bot import settings as settings_module
-from bot import wording
 from bot.alerts import broadcasts
 from bot.clock import VIETNAM, utcnow
 from bot.content import files, store
@@ -96,6 +97,7 @@ def _counts(saved: Counter[str], removed: bool) -> str:
 
 def content_command(args: argparse.Namespace) -> int:
     cfg = settings_module.load()
+    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
     upgrade(cfg.database_url)
     factory = sessions(cfg.database_url)
     if args.action == "unanswered":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import secrets
 import sys
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import places
+from bot import logs, places
 from bot import settings as settings_module
 from bot.clock import utcnow
 from bot.helpdesk import staff as accounts
@@ -65,6 +66,7 @@ def add_commands(commands: Any) -> None:
 
 def desk_command(args: argparse.Namespace) -> int:
     cfg = settings_module.load()
+    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
     upgrade(cfg.database_url)
     if args.action == "list-users":
         return _list_users(cfg)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 import time
 from typing import Any
 
+from bot import logs
 from bot import settings as settings_module
 from bot.channels import INITIAL_TOKEN_LIFETIME
 from bot.channels.tokens import DbTokenStore
@@ -47,6 +49,7 @@ def zalo_command(args: argparse.Namespace) -> int:
         )
         return 2
     cfg = settings_module.load()
+    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
     upgrade(cfg.database_url)
     store = DbTokenStore(sessions=sessions(cfg.database_url), channel=CHANNEL, initial=None)
     # Its age is unknown: count it as fresh for an hour, so the app refreshes it soon.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -189,10 +188,6 @@ def test_the_cli_imports_checks_and_exports(
     monkeypatch.setenv("DATABASE_URL", database_url)
 
     def loa(*args: str) -> tuple[int, str, str]:
-        # What earlier tests in this process left to be collected (an unclosed connection
-        # reported by its finaliser) is collected now, so it is not read as this command's.
-        gc.collect()
-        capsys.readouterr()
         code = main(["content", *args])
         said = capsys.readouterr()
         return code, said.out, said.err
