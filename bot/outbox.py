@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = 1.0  # seconds; doubles per attempt, capped at BACKOFF_MAX
 BACKOFF_MAX = 300.0
+_ORDER = random.Random()  # its own generator: the shared one is the tests' (Hypothesis) to seed
 
 
 class Outbox:
@@ -97,7 +98,7 @@ class Outbox:
         # The oldest 500 people, started in random order: outboxes of other processes take the
         # same list at the same moment, and in one order they would queue on the same rows,
         # the slower one losing every claim to the faster.
-        random.shuffle(due)
+        _ORDER.shuffle(due)
         started = 0
         for account_id in due:
             if account_id not in self._busy:
