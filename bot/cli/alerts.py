@@ -8,7 +8,6 @@ role's permissions, four eyes, the audit log. A refusal is one line and exit cod
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Callable
@@ -17,18 +16,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import logs, places
+from bot import places
 from bot import settings as settings_module
 from bot.alerts import broadcasts, levels, schemes
 from bot.alerts.broadcasts import BroadcastError, Progress
 from bot.alerts.subscriptions import AreaCode
+from bot.cli.common import open_database
 from bot.clock import moment, start_of, utcnow
 from bot.content.files import area_codes
 from bot.helpdesk import staff as accounts
 from bot.helpdesk.staff import Staff
 from bot.storage.alerts import APPROVED, BROADCAST_STATUSES, CANCELLED, DONE, DRAFT
 from bot.storage.engine import sessions
-from bot.storage.migrate import upgrade
 
 BAR_WIDTH = 40
 WATCH_SECONDS = 2.0
@@ -73,9 +72,7 @@ def add_commands(commands: Any) -> None:
 
 def _run(args: argparse.Namespace, work: Callable[[Session, Any], int]) -> int:
     """Open the database, run ``work``; a refusal is one line on stderr and exit code 2."""
-    cfg = settings_module.load()
-    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
-    upgrade(cfg.database_url)
+    cfg = open_database()
     factory = sessions(cfg.database_url)
     with factory() as session:
         try:

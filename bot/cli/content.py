@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -13,16 +12,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import logs, wording
 from bot import settings as settings_module
+from bot import wording
 from bot.alerts import broadcasts
+from bot.cli.common import open_database
 from bot.clock import VIETNAM, utcnow
 from bot.content import files, store
 from bot.content.bank.unanswered import groups
 from bot.content.files import DEMO_FILES, ContentError
 from bot.storage.content import ACTIVE, LockdownZone
 from bot.storage.engine import sessions
-from bot.storage.migrate import upgrade
 from bot.storage.questions import DOWN, UNKNOWN
 
 
@@ -96,9 +95,7 @@ def _counts(saved: Counter[str], removed: bool) -> str:
 
 
 def content_command(args: argparse.Namespace) -> int:
-    cfg = settings_module.load()
-    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
-    upgrade(cfg.database_url)
+    cfg = open_database()
     factory = sessions(cfg.database_url)
     if args.action == "unanswered":
         return unanswered_command(args, factory)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import secrets
 import sys
 from dataclasses import dataclass
@@ -17,12 +16,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot import logs, places
+from bot import places
 from bot import settings as settings_module
+from bot.cli.common import open_database
 from bot.clock import utcnow
 from bot.helpdesk import staff as accounts
 from bot.storage.engine import sessions
-from bot.storage.migrate import upgrade
 from bot.storage.staff import COMMUNICATIONS, OPERATOR, ROLES, SUPERVISOR, StaffUser
 
 CLI_ACTOR = "cli"  # the audit log's actor for changes made with this command
@@ -65,9 +64,7 @@ def add_commands(commands: Any) -> None:
 
 
 def desk_command(args: argparse.Namespace) -> int:
-    cfg = settings_module.load()
-    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
-    upgrade(cfg.database_url)
+    cfg = open_database()
     if args.action == "list-users":
         return _list_users(cfg)
     password = _read_password(args.password_stdin)

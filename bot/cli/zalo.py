@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import sys
 import time
 from typing import Any
 
-from bot import logs
-from bot import settings as settings_module
 from bot.channels import INITIAL_TOKEN_LIFETIME
 from bot.channels.tokens import DbTokenStore
+from bot.cli.common import open_database
 from bot.storage.engine import sessions
-from bot.storage.migrate import upgrade
 from connectors.zalo_oa.tokens import Tokens
 
 CHANNEL = "zalo_oa"
@@ -48,9 +45,7 @@ def zalo_command(args: argparse.Namespace) -> int:
             "Both an access token and a refresh token are needed; nothing stored.", file=sys.stderr
         )
         return 2
-    cfg = settings_module.load()
-    logs.configure(cfg, level=logging.WARNING)  # before anything logs: redacted, to this stderr
-    upgrade(cfg.database_url)
+    cfg = open_database()
     store = DbTokenStore(sessions=sessions(cfg.database_url), channel=CHANNEL, initial=None)
     # Its age is unknown: count it as fresh for an hour, so the app refreshes it soon.
     store.save(Tokens(access, refresh, time.time() + INITIAL_TOKEN_LIFETIME))
