@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import settings as settings_module
 from bot.clock import utcnow
 from bot.web.app import create_app
+from testkit import http
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_bot as zb
 from testkit.fakes import zalo_oa as oa
@@ -54,7 +55,7 @@ class Rig:
     ) -> httpx.Response:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         headers = {"content-type": "application/json", **headers}
-        return httpx.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
+        return http.post(f"{self.url}{path}", content=raw, headers=headers, timeout=10)
 
     def settle(self) -> None:
         """Wait until every answer the webhooks started has finished: then whatever was going

@@ -12,11 +12,11 @@ import logging
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from bot import logs
 from bot.settings import Settings
+from testkit import http
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_bot as zb
 from testkit.fakes import zalo_oa as oa
@@ -77,7 +77,7 @@ def _converse(app: Rig) -> list[str]:
         raw = json.dumps(oa.user_send_text("oa-1", text)).encode()
         app.post("/webhooks/zalo-oa", raw, zalo_oa_headers(raw))
         body = {"message_id": str(uuid.uuid4()), "text": text}
-        httpx.post(f"{app.url}/api/chat/messages", json=body, timeout=10)
+        http.post(f"{app.url}/api/chat/messages", json=body, timeout=10)
     wait_for(lambda: len(app.telegram.sent) >= 3 and len(app.zalo_bot.sent) >= 4)
     wait_for(lambda: len(app.zalo_oa.sent) >= 4 and app.zalo_oa.refresh_count == 1)
     return [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
+from testkit import http
 from testkit.fakes import telegram as tg
 from testkit.fakes import zalo_oa as oa
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
@@ -26,7 +26,7 @@ def test_telegram_greeting_with_buttons_then_a_button_press(
         return [m for m in fake.sent if m["chat_id"] == chat]
 
     update = tg.update_message(9100101, chat, "xin chào")
-    response = httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
+    response = http.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
     assert response.status_code == 200
     [greeting] = wait_for(to_chat, timeout=30)  # the greeting and the menu in one message
     texts = response_texts()
@@ -35,7 +35,7 @@ def test_telegram_greeting_with_buttons_then_a_button_press(
     assert "/ask_hotline" in [b["callback_data"] for row in keyboard for b in row]
 
     press = tg.update_callback(9100102, chat, "/ask_hotline")
-    httpx.post(f"{stack.app_url}/webhooks/telegram", json=press, headers=SECRET)
+    http.post(f"{stack.app_url}/webhooks/telegram", json=press, headers=SECRET)
     wait_for(lambda: len(to_chat()) >= 2, timeout=30)
     assert to_chat()[1]["text"].startswith(texts["utter_hotline_intro"][0])
     assert "115" in to_chat()[1]["text"]
@@ -51,7 +51,7 @@ def test_zalo_oa_symptoms_without_diacritics(
     signature = oa.sign_event(
         oa.APP_ID, raw, event["timestamp"], channel_fakes.env["ZALO_OA_SECRET_KEY"]
     )
-    response = httpx.post(
+    response = http.post(
         f"{stack.app_url}/webhooks/zalo-oa",
         content=raw,
         headers={"X-ZEvent-Signature": signature, "content-type": "application/json"},
@@ -71,15 +71,15 @@ def test_a_phone_number_sent_on_every_channel_reaches_no_log(
     telegram, chat = channel_fakes.telegram, 91002
     text = f"nhà tôi hết gạo, số điện thoại của tôi là {PHONES[0]}"
     update = tg.update_message(9100201, chat, text)
-    assert httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET).is_success
+    assert http.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET).is_success
     zalo, user = channel_fakes.zalo_oa, "9200002"
     event = oa.user_send_text(user, f"gọi cho tôi theo số {PHONES[2]} nhé")
     raw = json.dumps(event).encode()
     key = channel_fakes.env["ZALO_OA_SECRET_KEY"]
     signature = oa.sign_event(oa.APP_ID, raw, event["timestamp"], key)
     headers = {"X-ZEvent-Signature": signature, "content-type": "application/json"}
-    assert httpx.post(f"{stack.app_url}/webhooks/zalo-oa", content=raw, headers=headers).is_success
-    web = httpx.post(
+    assert http.post(f"{stack.app_url}/webhooks/zalo-oa", content=raw, headers=headers).is_success
+    web = http.post(
         f"{stack.app_url}/api/chat/messages",
         json={"message_id": "phone-1", "text": f"số tôi {PHONES[1]}, cần giúp đỡ"},
         timeout=60,

@@ -17,6 +17,7 @@ from bot.storage import conversations as log
 from bot.storage.engine import sessions
 from bot.storage.helpdesk import HelpRequest
 from testkit import help_conversation as script
+from testkit import http
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.chat import joined, say
 from tests.e2e.conftest import ChannelFakes, RunningStack
@@ -97,7 +98,7 @@ def test_the_bench_conversation_over_telegram(
     for index, turn in enumerate(script.TURNS):
         before = len([m for m in fake.sent if m["chat_id"] == chat])
         update = script.update(turn, 9410100 + index, chat, person=chat)
-        answer = httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
+        answer = http.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
         assert answer.status_code == 200
 
         def arrived(before: int = before) -> list[dict]:

@@ -26,7 +26,7 @@ import pytest
 
 from bot.rasa_client import RasaClient
 from bot.web.webchat import COOKIE
-from testkit import redis
+from testkit import http, redis
 from testkit.fakes.server import free_port
 from testkit.redis import redis_server
 from tests.e2e.responses import response_texts
@@ -123,7 +123,7 @@ def test_loa_run_lists_both_rasa_servers(two_rasas: TwoRasas) -> None:
     for url in two_rasas.rasa_urls:
         assert f"{url}/model/parse" in printed
     assert "Rasa lock store:" in printed
-    health = httpx.get(f"{two_rasas.app_url}/healthz", timeout=30)
+    health = http.get(f"{two_rasas.app_url}/healthz", timeout=30)
     assert health.json() == {"database": "ok", "rasa": "ok", "rasa-2": "ok", "actions": "ok"}
     logs = two_rasas.var / "log"
     assert (logs / "rasa.log").exists() and (logs / "rasa-2.log").exists()
@@ -205,7 +205,7 @@ def test_many_people_at_once_each_get_every_answer_in_order(two_rasas: TwoRasas)
 
 
 def user_texts(two_rasas: TwoRasas, sender: str) -> list[str]:
-    response = httpx.get(
+    response = http.get(
         f"{two_rasas.rasa_urls[1]}/conversations/{sender}/tracker",
         params={"token": TOKEN},
         timeout=60,
@@ -238,7 +238,7 @@ def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
     lock = threading.Lock()
 
     def turn(sender: str, k: int, text: str) -> None:
-        response = httpx.post(
+        response = http.post(
             f"{two_rasas.rasa_urls[k % 2]}/webhooks/rest/webhook",
             json={"sender": sender, "message": text},
             timeout=180,

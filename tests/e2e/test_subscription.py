@@ -4,13 +4,13 @@ empty again — the rows in the database say the same."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from bot.alerts import templates
 from bot.storage.alerts import ASKED, Subscription
 from bot.storage.engine import sessions
+from testkit import http
 from testkit.fakes import telegram as tg
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.conftest import ChannelFakes, RunningStack
@@ -42,7 +42,7 @@ def test_subscribe_list_stop_and_none_left(
     def turn(update: dict) -> dict:
         """Post one update and wait for the one answer it gets."""
         seen = len(answers())
-        response = httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
+        response = http.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
         assert response.status_code == 200
         mine = wait_for(lambda: answers()[seen:] or None, timeout=60)
         return mine[-1]
@@ -88,7 +88,7 @@ def test_the_public_pages_telegram_link_offers_its_commune_to_a_newcomer(
     before "Đồng ý"."""
     fake, chat = channel_fakes.telegram, 93002
     update = tg.update_message(9300301, chat, "/start xa_6184")
-    response = httpx.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
+    response = http.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=SECRET)
     assert response.status_code == 200
     [offer] = wait_for(lambda: [m for m in fake.sent if m["chat_id"] == chat] or None, timeout=60)
     assert offer["text"].startswith(opening("utter_subscription_offer")), offer["text"]

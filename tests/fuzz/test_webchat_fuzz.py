@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.web.body import MAX_BODY_BYTES
 from bot.web.webchat import COOKIE, Signer
+from testkit import http
 from tests.channels_rig import Rig, rig
 from tests.fuzz import rig_checks
 from tests.fuzz.strategies import FUZZ, Transport, hostile_body, hostile_text, transports
@@ -141,7 +142,7 @@ def test_hostile_reads_get_a_4xx_or_a_list(app: Rig, caplog: pytest.LogCaptureFi
 
 def test_a_raw_json_number_too_big_for_an_id_is_refused(app: Rig) -> None:
     raw = json.dumps({"message_id": "x", "text": "a"}).replace('"x"', "1e400").encode()
-    response = httpx.post(
+    response = http.post(
         f"{app.url}/api/chat/messages", content=raw, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422

@@ -19,6 +19,7 @@ from bot.storage import conversations as log
 from bot.web.app import create_app
 from bot.web.body import MAX_BODY_BYTES, read_capped
 from bot.web.webchat import COOKIE, Signer
+from testkit import http
 from testkit.fakes.rasa import FakeRasa
 from testkit.fakes.server import serve
 
@@ -59,11 +60,11 @@ def conversation_of(client: httpx.Client) -> str:
 
 
 def test_chat_page_is_vietnamese_and_phone_sized(app_url: str) -> None:
-    page = httpx.get(f"{app_url}/chat")
+    page = http.get(f"{app_url}/chat")
     assert page.status_code == 200
     assert '<html lang="vi"' in page.text
     assert 'name="viewport"' in page.text
-    home = httpx.get(f"{app_url}/", follow_redirects=False)  # the province's page (issue 11)
+    home = http.get(f"{app_url}/", follow_redirects=False)  # the province's page (issue 11)
     assert home.status_code == 200 and 'href="/chat"' in home.text
 
 
@@ -320,6 +321,6 @@ def test_replies_made_later_are_fetched_by_polling(
 
 
 def test_health_names_what_is_down(app_url: str) -> None:
-    response = httpx.get(f"{app_url}/healthz")
+    response = http.get(f"{app_url}/healthz")
     assert response.status_code == 503  # no action server in this test
     assert response.json() == {"database": "ok", "rasa": "ok", "actions": "down"}

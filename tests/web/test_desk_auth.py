@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR, AuditEntry, StaffUser
 from bot.web.app import create_app
 from bot.web.desk.auth import COOKIE, LOGIN_COOKIE
+from testkit import http
 from testkit.fakes.server import serve
 from tests.desk_rig import (
     HUU_LUNG,
@@ -133,7 +134,7 @@ def test_signing_in_opens_the_home_page_with_the_name_and_role(
 def test_the_cookies_are_secure_off_this_machine_or_over_https(
     desk: str, label: str, headers: dict[str, str]
 ) -> None:
-    page = httpx.get(f"{desk}/desk/login", headers=headers)
+    page = http.get(f"{desk}/desk/login", headers=headers)
     assert "; secure" in page.headers["set-cookie"].lower()
 
 
@@ -201,15 +202,15 @@ def test_a_login_flood_from_one_address_is_throttled(
 
 
 def test_pages_send_a_browser_without_a_session_to_the_sign_in_form(desk: str) -> None:
-    page = httpx.get(f"{desk}/desk", headers=HTML)
+    page = http.get(f"{desk}/desk", headers=HTML)
     assert (page.status_code, page.headers["location"]) == (303, "/desk/login")
-    api = httpx.get(f"{desk}/desk")  # not a browser page: a plain 401
+    api = http.get(f"{desk}/desk")  # not a browser page: a plain 401
     assert api.status_code == 401
 
 
 def test_a_forged_cookie_opens_nothing(desk: str) -> None:
     for value in ("forged", "a" * 43, "x" * 5000):
-        page = httpx.get(f"{desk}/desk", headers=HTML, cookies={COOKIE: value})
+        page = http.get(f"{desk}/desk", headers=HTML, cookies={COOKIE: value})
         assert (page.status_code, page.headers["location"]) == (303, "/desk/login")
 
 
@@ -240,7 +241,7 @@ def test_signing_out_revokes_the_session_on_the_server(
         assert (out.status_code, out.headers["location"]) == (303, "/desk/login")
         assert COOKIE not in browser.cookies
     # The old cookie, replayed, opens nothing.
-    page = httpx.get(f"{desk}/desk", headers=HTML, cookies={COOKIE: token})
+    page = http.get(f"{desk}/desk", headers=HTML, cookies={COOKIE: token})
     assert page.status_code == 303
     assert audit_actions(session_factory)[-1] == ("sup", "logout")
 

@@ -19,6 +19,7 @@ from bot.storage import conversations as log
 from bot.storage.helpdesk import HelpRequest, RequestEvent
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR, StaffUser
 from bot.web.desk.auth import LOGIN_PATH
+from testkit import http
 from tests.channels_rig import Rig, rig, wait_for
 from tests.desk_rig import (
     CHEAP,
@@ -370,7 +371,7 @@ def test_the_queue_poll_counts_requests_filed_since_the_page_was_shown(
         file_request(session_factory, "telegram:87", TAM_THANH, at=clock.at)  # not theirs
         assert browser.get(url, headers=json).json() == {"new": 1}
         assert browser.get("/desk/requests/new?since=yesterday", headers=json).status_code == 400
-    outsider = httpx.get(f"{desk.url}{url}", headers={"accept": "application/json"})
+    outsider = http.get(f"{desk.url}{url}", headers={"accept": "application/json"})
     assert outsider.status_code == 401
 
 

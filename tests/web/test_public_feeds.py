@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import feedparser
-import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.storage.alerts import CANCELLED, DIGEST, DONE, DRAFT, ZONE_CHANGE
+from testkit import http
 from tests.public_rig import KY_LUA, LANG_SON, TAM_THANH, announce, load_demo, public_site
 
 DATABASES = ("sqlite", "postgresql")
@@ -54,7 +54,7 @@ PUBLISHED = ("html", "ky_lua", "tam_thanh", "province")  # newest first
 
 
 def parsed(url: str) -> feedparser.FeedParserDict:
-    answer = httpx.get(url)
+    answer = http.get(url)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/atom+xml")
     feed = feedparser.parse(answer.content)
@@ -72,7 +72,7 @@ def test_the_province_feed_lists_every_published_announcement(site, session_fact
     assert calendar.timegm(feed.feed.updated_parsed) == int(newest.timestamp())
     for entry in feed.entries:
         assert entry.updated_parsed and entry.id
-        page = httpx.get(entry.link)
+        page = http.get(entry.link)
         assert page.status_code == 200 and entry.title in unescape(page.text)
     assert feed.entries[0].title == f"Tiêu đề {SCRIPT}"  # the feed carries the text as text
     assert feed.entries[0].summary == f"Nội dung {SCRIPT}"
@@ -95,15 +95,15 @@ def test_an_empty_feed_is_still_valid(site) -> None:
 def test_unpublished_announcements_have_no_page(site, session_factory) -> None:
     ids = seed(session_factory)
     for label in ("draft", "cancelled", "digest"):
-        assert httpx.get(f"{site}/thong-bao/{ids[label]}").status_code == 404, label
-    archive = httpx.get(f"{site}/thong-bao").text
+        assert http.get(f"{site}/thong-bao/{ids[label]}").status_code == 404, label
+    archive = http.get(f"{site}/thong-bao").text
     assert all(f"/thong-bao/{ids[k]}" in archive for k in PUBLISHED)
     assert not any(f'"/thong-bao/{ids[k]}"' in archive for k in ("draft", "cancelled", "digest"))
 
 
 def test_an_announcement_page_shows_html_as_text(site, session_factory) -> None:
     ids = seed(session_factory)
-    page = httpx.get(f"{site}/thong-bao/{ids['html']}")
+    page = http.get(f"{site}/thong-bao/{ids['html']}")
     assert page.status_code == 200 and page.text.count("<h1") == 1
     assert "<script>" not in page.text
     assert "Nội dung &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
@@ -120,7 +120,7 @@ def test_the_feed_and_the_archive_page_through_many(site, session_factory) -> No
     second = parsed(following)
     assert [e.title for e in second.entries] == [f"Thông báo số {n}" for n in range(4, -1, -1)]
     assert not any(link.rel == "next" for link in second.feed.links)
-    assert httpx.get(f"{site}/thong-bao/atom.xml?page=3").status_code == 404
-    pages = [httpx.get(f"{site}/thong-bao", params={"page": p}) for p in (1, 2, 3, 4)]
+    assert http.get(f"{site}/thong-bao/atom.xml?page=3").status_code == 404
+    pages = [http.get(f"{site}/thong-bao", params={"page": p}) for p in (1, 2, 3, 4)]
     assert [p.status_code for p in pages] == [200, 200, 200, 404]
     assert "Thông báo số 54" in pages[0].text and "Thông báo số 0<" in pages[2].text

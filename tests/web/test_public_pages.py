@@ -12,7 +12,6 @@ from html import unescape
 from pathlib import Path
 
 import feedparser
-import httpx
 import pytest
 import yaml
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from bot.content import files
 from bot.helpdesk.staff import Staff
 from bot.storage.alerts import CANCELLED, DIGEST, DONE, DRAFT, Broadcast
 from bot.storage.staff import COMMUNICATIONS, StaffUser
+from testkit import http
 from tests.channels_rig import wait_for
 from tests.desk_rig import add_staff
 from tests.public_rig import (
@@ -97,7 +97,7 @@ def news(factory: sessionmaker[Session]) -> dict[str, int]:
 def test_the_province_page_shows_what_the_content_says(site, session_factory) -> None:
     url, _ = site
     news(session_factory)
-    page = httpx.get(f"{url}/")
+    page = http.get(f"{url}/")
     assert page.status_code == 200
     html, words = page.text, text_of(page.text)
     province = demo_level("Tỉnh Lạng Sơn")
@@ -132,7 +132,7 @@ def test_the_province_page_shows_what_the_content_says(site, session_factory) ->
 def test_a_commune_page_shows_its_level_history_zones_and_news(site, session_factory) -> None:
     url, _ = site
     news(session_factory)
-    page = httpx.get(f"{url}/xa/{TAM_THANH}")
+    page = http.get(f"{url}/xa/{TAM_THANH}")
     assert page.status_code == 200
     words = text_of(page.text)
     assert page.text.count("<h1") == 1 and "<h1>Phường Tam Thanh</h1>" in page.text
@@ -157,7 +157,7 @@ def test_a_commune_page_shows_its_level_history_zones_and_news(site, session_fac
 
 def test_a_commune_without_a_decision_of_its_own_shows_the_province_level(site) -> None:
     url, _ = site
-    words = text_of(httpx.get(f"{url}/xa/{KY_LUA}").text)
+    words = text_of(http.get(f"{url}/xa/{KY_LUA}").text)
     province = demo_level("Tỉnh Lạng Sơn")
     assert f"Cấp {province['level']} {situation(province['level'])}" in words
     assert "theo cấp độ chung của tỉnh" in words
@@ -169,7 +169,7 @@ def test_the_channel_links_follow_the_settings(database_url, session_factory) ->
         database_url, now=lambda: NOW, telegram_bot_username="@LoaLangSonBot",
         zalo_oa_id="1234567890123456789",
     ) as (url, _):  # fmt: skip
-        html = httpx.get(f"{url}/xa/{KY_LUA}").text
+        html = http.get(f"{url}/xa/{KY_LUA}").text
     assert f'href="https://t.me/LoaLangSonBot?start=xa_{KY_LUA}"' in html  # Start offers it
     assert 'href="https://zalo.me/1234567890123456789"' in html
     assert "Đăng ký nhận thông báo Phường Kỳ Lừa" in text_of(html)
@@ -177,13 +177,13 @@ def test_the_channel_links_follow_the_settings(database_url, session_factory) ->
 
 def test_pages_carry_an_etag_and_a_short_max_age(site) -> None:
     url, _ = site
-    first = httpx.get(f"{url}/")
+    first = http.get(f"{url}/")
     assert first.headers["cache-control"] == "public, max-age=5"
-    again = httpx.get(f"{url}/", headers={"if-none-match": first.headers["etag"]})
+    again = http.get(f"{url}/", headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert "script-src 'self'" in first.headers["content-security-policy"]
     for path in ("/", "/xa/6187", "/thong-bao", "/thong-bao/atom.xml"):  # link checkers, monitors
-        head = httpx.head(f"{url}{path}")
+        head = http.head(f"{url}{path}")
         assert head.status_code == 200 and head.content == b"", path
 
 
@@ -203,9 +203,9 @@ def test_a_level_set_in_another_process_shows_at_once(
     with public_site(database_url) as (url, app):  # the real clock: the command uses it
         app.state.public_pages.cache.ttl = 3600  # only the content's version may refresh pages
         feed_url = f"{url}/xa/{KY_LUA}/atom.xml"
-        before = {path: httpx.get(f"{url}{path}").text for path in ("/", f"/xa/{KY_LUA}")}
+        before = {path: http.get(f"{url}{path}").text for path in ("/", f"/xa/{KY_LUA}")}
         assert f'/xa/{KY_LUA}">Phường Kỳ Lừa</a> <span class="lvl lvl-2"' in before["/"]
-        assert feedparser.parse(httpx.get(feed_url).content).entries == []
+        assert feedparser.parse(http.get(feed_url).content).entries == []
 
         said = loa_level_set(database_url, "Kỳ Lừa", 4, "125/QĐ-UBND")
         draft_id = int(re.search(r"Draft broadcast #(\d+)", said).group(1))  # type: ignore[union-attr]
@@ -218,14 +218,14 @@ def test_a_level_set_in_another_process_shows_at_once(
             )  # fmt: skip
 
         def home_moved() -> bool:
-            html = httpx.get(f"{url}/").text
+            html = http.get(f"{url}/").text
             return f'/xa/{KY_LUA}">Phường Kỳ Lừa</a> <span class="lvl lvl-4"' in html
 
         wait_for(home_moved, timeout=10)
-        words = text_of(httpx.get(f"{url}/xa/{KY_LUA}").text)
+        words = text_of(http.get(f"{url}/xa/{KY_LUA}").text)
         assert f"Cấp 4 {situation(4)}" in words and "125/QĐ-UBND" in words
         assert "quyết định riêng của xã, phường" in words
-        entries = feedparser.parse(httpx.get(feed_url).content).entries
+        entries = feedparser.parse(http.get(feed_url).content).entries
         assert [e.link for e in entries] == [f"{url}/thong-bao/{draft_id}"]
         local = datetime.now(UTC).astimezone(VIETNAM).strftime("%d/%m/%Y")
         assert local in words  # since today

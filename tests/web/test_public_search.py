@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import places
 from bot.storage.engine import sessions
+from testkit import http
 from tests.conftest import copy_sqlite
 from tests.public_rig import (
     DONG_DANG,
@@ -61,10 +61,10 @@ FOUND = [
 def test_a_current_name_opens_its_commune_page(
     site: str, label: str, typed: str, code: int
 ) -> None:
-    answer = httpx.get(f"{site}/tim", params={"q": typed})
+    answer = http.get(f"{site}/tim", params={"q": typed})
     assert answer.status_code == 303, label
     assert answer.headers["location"] == f"/xa/{code}"
-    assert httpx.get(f"{site}{answer.headers['location']}").status_code == 200
+    assert http.get(f"{site}{answer.headers['location']}").status_code == 200
 
 
 OLD = [
@@ -80,7 +80,7 @@ OLD = [
 def test_an_old_name_lists_what_it_became(
     site: str, label: str, typed: str, code: int, old: str
 ) -> None:
-    answer = httpx.get(f"{site}/tim", params={"q": typed})
+    answer = http.get(f"{site}/tim", params={"q": typed})
     assert answer.status_code == 200, label
     shown = links(answer.text)
     assert code in shown
@@ -89,7 +89,7 @@ def test_an_old_name_lists_what_it_became(
 
 
 def test_the_province_name_opens_the_province_page(site: str) -> None:
-    answer = httpx.get(f"{site}/tim", params={"q": "lang son"})
+    answer = http.get(f"{site}/tim", params={"q": "lang son"})
     assert (answer.status_code, answer.headers["location"]) == (303, "/")
 
 
@@ -128,7 +128,7 @@ BAD = [
 def test_bad_input_gets_a_clear_page(
     site: str, label: str, path: str, params: dict[str, str], status: int, says: str
 ) -> None:
-    answer = httpx.get(f"{site}{path}", params=params)
+    answer = http.get(f"{site}{path}", params=params)
     assert answer.status_code == status, label
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.text.count("<h1") == 1
@@ -138,7 +138,7 @@ def test_bad_input_gets_a_clear_page(
 
 
 def test_html_typed_comes_back_escaped(site: str) -> None:
-    answer = httpx.get(f"{site}/tim", params={"q": SCRIPT})
+    answer = http.get(f"{site}/tim", params={"q": SCRIPT})
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in answer.text
 
 
@@ -155,5 +155,5 @@ def test_whatever_is_typed_never_gets_a_5xx(site: str, typed: str, code: str, pa
         ("/thong-bao", {"page": page}),
         (f"/xa/{KY_LUA}/atom.xml", {"page": page}),
     ):
-        answer = httpx.get(f"{site}{path}", params=params)
+        answer = http.get(f"{site}{path}", params=params)
         assert answer.status_code < 500, (path, params, answer.status_code)

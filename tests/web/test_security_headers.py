@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bot.web.security import security_headers
+from testkit import http
 from tests.channels_rig import TELEGRAM_SECRET, Rig, fixture, fixtures_now, rig
 
 EMBED = "https://tinh.example.gov.vn https://baodientu.example.vn"
@@ -26,15 +27,15 @@ def _routes(app: Rig) -> list[tuple[str, httpx.Response]]:
     chat_message = {"sender": sender, "message_id": str(uuid.uuid4()), "text": "xin chào"}
     tg_headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     return [
-        ("page", httpx.get(f"{app.url}/chat")),
-        ("public page", httpx.get(f"{app.url}/")),
-        ("chat post", httpx.post(f"{app.url}/api/chat/messages", json=chat_message, timeout=10)),
-        ("chat get", httpx.get(f"{app.url}/api/chat/messages", params={"sender": sender})),
-        ("health", httpx.get(f"{app.url}/healthz", timeout=10)),
-        ("static", httpx.get(f"{app.url}/static/chat.js")),
+        ("page", http.get(f"{app.url}/chat")),
+        ("public page", http.get(f"{app.url}/")),
+        ("chat post", http.post(f"{app.url}/api/chat/messages", json=chat_message, timeout=10)),
+        ("chat get", http.get(f"{app.url}/api/chat/messages", params={"sender": sender})),
+        ("health", http.get(f"{app.url}/healthz", timeout=10)),
+        ("static", http.get(f"{app.url}/static/chat.js")),
         ("webhook", app.post("/webhooks/telegram", fixture("telegram_text.json"), tg_headers)),
         ("webhook refused", app.post("/webhooks/telegram", fixture("telegram_text.json"), {})),
-        ("404", httpx.get(f"{app.url}/no/such/page")),
+        ("404", http.get(f"{app.url}/no/such/page")),
     ]
 
 
@@ -52,7 +53,7 @@ def test_every_response_carries_the_security_headers(app: Rig) -> None:
 
 def test_no_openapi_or_docs_route(app: Rig) -> None:
     for path in ("/openapi.json", "/docs", "/redoc"):
-        assert httpx.get(f"{app.url}{path}").status_code == 404, path
+        assert http.get(f"{app.url}{path}").status_code == 404, path
 
 
 def test_frame_ancestors_follow_the_embed_origins(database_url, session_factory) -> None:

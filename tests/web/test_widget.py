@@ -10,6 +10,7 @@ import re
 import httpx
 import pytest
 
+from testkit import http
 from tests.channels_rig import rig
 
 LISTED = ("https://tinh.example.gov.vn", "https://*.baodientu.example.vn", "http://127.0.0.1:8080")
@@ -34,9 +35,9 @@ def widget_origins(source: str) -> list[str]:
 
 def test_the_widget_script_is_public_typed_and_cached(database_url, session_factory) -> None:
     with rig(database_url, session_factory, embed_origins=SETTING) as app:
-        first = httpx.get(f"{app.url}/widget.js")
-        again = httpx.get(f"{app.url}/widget.js", headers={"If-None-Match": first.headers["etag"]})
-        other = httpx.get(f"{app.url}/widget.js", headers={"If-None-Match": '"something-else"'})
+        first = http.get(f"{app.url}/widget.js")
+        again = http.get(f"{app.url}/widget.js", headers={"If-None-Match": first.headers["etag"]})
+        other = http.get(f"{app.url}/widget.js", headers={"If-None-Match": '"something-else"'})
     assert first.status_code == 200
     assert first.headers["content-type"] == "text/javascript; charset=utf-8"
     assert first.headers["cache-control"] == "public, max-age=3600"
@@ -51,8 +52,8 @@ def test_the_widget_script_is_public_typed_and_cached(database_url, session_fact
 
 def test_without_embed_origins_the_widget_knows_no_site(database_url, session_factory) -> None:
     with rig(database_url, session_factory) as app:
-        response = httpx.get(f"{app.url}/widget.js")
-        chat = httpx.get(f"{app.url}/chat", params={"embed": "1"})
+        response = http.get(f"{app.url}/widget.js")
+        chat = http.get(f"{app.url}/chat", params={"embed": "1"})
     assert response.status_code == 200  # served, and shows nothing on another site
     assert widget_origins(response.text) == []
     assert "is not in EMBED_ORIGINS" in response.text  # what the portal's console says
@@ -63,7 +64,7 @@ def test_without_embed_origins_the_widget_knows_no_site(database_url, session_fa
 def test_frame_ancestors_list_exactly_the_configured_origins(database_url, session_factory) -> None:
     with rig(database_url, session_factory, embed_origins=SETTING) as app:
         for path in ("/chat?embed=1", "/chat", "/widget.js", "/api/chat/messages"):
-            response = httpx.get(f"{app.url}{path}")
+            response = http.get(f"{app.url}{path}")
             assert ancestors(response) == ["'self'", *LISTED], path
             assert "https://evil.example.com" not in response.headers["content-security-policy"]
             assert "x-frame-options" not in response.headers, path
@@ -101,8 +102,8 @@ def test_bad_embed_origins_are_left_out_with_a_log_line(
         caplog.at_level(logging.WARNING, logger="bot.web.security"),
         rig(database_url, session_factory, embed_origins=setting) as app,
     ):
-        chat = httpx.get(f"{app.url}/chat", params={"embed": "1"})
-        script = httpx.get(f"{app.url}/widget.js")
+        chat = http.get(f"{app.url}/chat", params={"embed": "1"})
+        script = http.get(f"{app.url}/widget.js")
     assert ancestors(chat) == ["'self'", *kept], label
     assert widget_origins(script.text) == kept, label
     # One line per word left out, naming it; once, though two parts of the app read it.
@@ -115,9 +116,9 @@ def test_bad_embed_origins_are_left_out_with_a_log_line(
 
 def test_the_embed_page_is_the_chat_marked_compact(database_url, session_factory) -> None:
     with rig(database_url, session_factory, embed_origins=SETTING) as app:
-        embedded = httpx.get(f"{app.url}/chat", params={"embed": "1"})
-        odd = httpx.get(f"{app.url}/chat", params={"embed": '"><script>alert(1)</script>'})
-        plain = httpx.get(f"{app.url}/chat")
+        embedded = http.get(f"{app.url}/chat", params={"embed": "1"})
+        odd = http.get(f"{app.url}/chat", params={"embed": '"><script>alert(1)</script>'})
+        plain = http.get(f"{app.url}/chat")
     assert embedded.status_code == 200
     assert '<body class="embed">' in embedded.text and 'data-embed="1"' in embedded.text
     assert 'id="composer"' in embedded.text  # the same chat
@@ -141,7 +142,7 @@ def test_the_chat_api_grants_no_cors_to_embedding_sites(database_url, session_fa
                 },
             )
             assert "access-control-allow-origin" not in preflight.headers, origin
-            posted = httpx.post(
+            posted = http.post(
                 f"{app.url}/api/chat/messages",
                 json={"message_id": "4b0d8e4e-1f43-4a6e-9d1c-2f1c1c2b7c11", "text": "xin chào"},
                 headers={"Origin": origin, "Sec-Fetch-Site": "cross-site"},
@@ -157,12 +158,12 @@ def test_in_the_widget_frame_the_conversation_cookie_is_partitioned(
     conversation at every message); the frame's requests get a partitioned one instead."""
     message = {"message_id": "4b0d8e4e-1f43-4a6e-9d1c-2f1c1c2b7c11", "text": "xin chào"}
     with rig(database_url, session_factory, embed_origins=SETTING) as app:
-        framed = httpx.post(
+        framed = http.post(
             f"{app.url}/api/chat/messages", json=message, headers={"X-Loa-Embed": "1"}
         )
-        page = httpx.post(f"{app.url}/api/chat/messages", json={**message, "message_id": "b2"})
+        page = http.post(f"{app.url}/api/chat/messages", json={**message, "message_id": "b2"})
         resets = [
-            httpx.post(f"{app.url}/api/chat/reset", headers=headers)
+            http.post(f"{app.url}/api/chat/reset", headers=headers)
             for headers in ({"X-Loa-Embed": "1"}, {})
         ]
     assert framed.status_code == 200 and page.status_code == 200
