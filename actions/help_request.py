@@ -9,6 +9,7 @@ take the whole text), so the router in ``actions.guard`` never sees it.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from bot.helpdesk import form, phones, requests
 from bot.helpdesk.requests import MAX_ADDRESS, MAX_DESCRIPTION, MAX_PEOPLE, InvalidRequest
 from bot.storage.conversations import account_for, find_account
 from bot.storage.helpdesk import NEEDS
+from connectors.base import SHARE_PHONE
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,9 @@ EDITS = {
     "people": (PEOPLE_SLOT,),
     "consent": (CONSENT_SLOT, PHONE_SLOT),
 }
+# The channels whose connector can ask for the person's own phone number (connectors.base
+# SHARE_PHONE): Telegram's contact button, Zalo OA's request for user information.
+SHARES_PHONE = ("telegram", "zalo_oa")
 TRIAGE_FRESH = timedelta(hours=12)  # a triage older than this no longer describes the person
 MAX_PLACE_BUTTONS = 8  # communes offered as buttons for a split old district
 
@@ -174,6 +179,28 @@ class ActionAskHelpRequestPlace(Action):
             place=remembered.name,
             buttons=[button],
         )
+        return []
+
+
+class ActionAskHelpRequestPhone(Action):
+    """The phone question; on the channels that can ask for the person's own number (a
+    Telegram contact button, Zalo OA's card), a button that shares it in one tap: no typing,
+    no typo. The number comes back as a message holding it, validated as a typed one."""
+
+    def name(self) -> str:
+        return "action_ask_help_request_phone"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        channel = tracker.sender_id.partition(":")[0]
+        buttons = []
+        if channel in SHARES_PHONE:
+            detail = json.dumps({"detail": form.piece("share_phone_detail")}, ensure_ascii=False)
+            buttons.append(
+                {"title": form.piece("share_phone_button"), "payload": SHARE_PHONE + detail}
+            )
+        dispatcher.utter_message(response="utter_ask_help_request_phone", buttons=buttons)
         return []
 
 

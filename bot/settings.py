@@ -128,6 +128,12 @@ class Settings:
     zalo_oa_api_base_url: str = field(
         default="https://openapi.zalo.me", metadata=_env("ZALO_OA_API_BASE_URL")
     )
+    # The picture on Zalo OA's card asking a person to share their phone number (help
+    # requests): a public .png or .jpg URL, e.g. this app's /static/share-phone.png at its
+    # public address. "": no card; people type their number.
+    zalo_oa_share_phone_image_url: str = field(
+        default="", metadata=_env("ZALO_OA_SHARE_PHONE_IMAGE_URL")
+    )
     zalo_oauth_base_url: str = field(
         default="https://oauth.zaloapp.com", metadata=_env("ZALO_OAUTH_BASE_URL")
     )

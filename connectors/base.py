@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
@@ -58,6 +59,30 @@ UNFOLLOWED = "unfollowed"  # the person unfollowed the Zalo OA
 class Button:
     title: str
     payload: str
+
+
+# A button that asks the channel for the person's own phone number: Telegram's contact button,
+# Zalo OA's request for user information (a card). Its payload may carry, as Rasa's payloads
+# carry entities, {"detail": "…"}: the words a channel shows with the request where it can
+# (the card's subtitle). A channel that cannot ask leaves the button out; the number shared
+# comes back as a text message holding the number, read like one the person typed.
+SHARE_PHONE = "/share_phone"
+
+
+def share_phone_detail(payload: str) -> str | None:
+    """The detail of a share-phone button's payload ("" when it has none); None when the
+    payload is not a share-phone button's."""
+    if not payload.startswith(SHARE_PHONE):
+        return None
+    rest = payload[len(SHARE_PHONE) :]
+    if not rest:
+        return ""
+    try:
+        found = json.loads(rest)
+    except ValueError:
+        return None
+    detail = found.get("detail") if isinstance(found, dict) else None
+    return detail if isinstance(detail, str) else ""
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,10 @@ def build(
             app_secret=s.zalo_oa_app_secret,
         )
         sender = zalo_oa.ZaloOAChannel(
-            client=client, tokens=tokens, base_url=s.zalo_oa_api_base_url
+            client=client,
+            tokens=tokens,
+            base_url=s.zalo_oa_api_base_url,
+            share_phone_image_url=s.zalo_oa_share_phone_image_url,
         )
         _add(channels, sender, zalo_oa.PER_SECOND, zalo_oa.CHAT_INTERVAL, s)
     if s.zalo_bot_token:

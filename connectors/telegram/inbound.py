@@ -97,6 +97,10 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
         if command in COMMANDS:
             return make(text=words, kind=BUTTON, payload=COMMANDS[command])
         return make(text=words, kind=TEXT)
+    if (card := f.obj(message, "contact")) is not None:
+        # A number shared with the contact button (or a contact card sent): read as the number
+        # typed, so the form's phone question takes it, and parsing checks it the same way.
+        return make(text=f.text(card, "phone_number") or "", kind=TEXT, data={"contact": True})
     if (place := f.obj(message, "location")) is not None:
         where: dict[str, object] = {
             "latitude": f.number(place, "latitude", limit=90),

@@ -9,11 +9,23 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest
 
-from connectors.base import IncomingMessage, OutgoingMessage, SendResult, channel_id
+from connectors.base import (
+    IncomingMessage,
+    OutgoingMessage,
+    SendResult,
+    channel_id,
+    share_phone_detail,
+)
 from connectors.http import NEVER_SENT
 from connectors.telegram.request import AiohttpRequest
 
@@ -94,11 +106,24 @@ class TelegramChannel:
             logger.info("answerCallbackQuery failed: %s", exc)
 
 
-def keyboard(message: OutgoingMessage) -> InlineKeyboardMarkup | None:
+def keyboard(message: OutgoingMessage) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     """Buttons as an inline keyboard, one per row; payloads too long for callback data are
-    sent as their title, which the assistant understands as text."""
+    sent as their title, which the assistant understands as text.
+
+    With a share-phone button, the buttons are a reply keyboard instead (the contact button
+    exists only there, https://core.telegram.org/bots/api#keyboardbutton): the share button
+    asks Telegram for the person's number (first row), each other button sends its title as
+    text, and the keyboard hides once used."""
     if not message.buttons:
         return None
+    shares = [share_phone_detail(b.payload) is not None for b in message.buttons]
+    if any(shares):
+        ordered = sorted(zip(shares, message.buttons, strict=True), key=lambda pair: not pair[0])
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(b.title, request_contact=share)] for share, b in ordered],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
     rows = []
     for button in message.buttons:
         data = button.payload

@@ -88,6 +88,18 @@ def parse(data: Any) -> IncomingMessage | ChannelEvent | None:
         return IncomingMessage(
             CHANNEL, user, f"follow:{user}:{stamp}", kind=BUTTON, payload="/start_chat"
         )
+    if event == "user_submit_info":  # the person shared their information (our card asked)
+        user = f.ident(f.need(data, "sender"), "id")
+        number = f.text(f.need(data, "info"), "phone") or ""
+        if not number:
+            logger.info("zalo oa user_submit_info without a phone number: ignored")
+            return None
+        # Only the number is kept (read as typed: the form's phone question takes it); the
+        # name and address Zalo adds are not Loa's to store.
+        return IncomingMessage(
+            CHANNEL, user, f"submit_info:{user}:{stamp}", text=number, kind=TEXT,
+            data={"contact": True},
+        )  # fmt: skip
     if not event.startswith("user_send_"):
         logger.info("ignoring zalo oa event %s", f.brief(event))
         return None

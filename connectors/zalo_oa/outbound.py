@@ -7,17 +7,26 @@ and the API error code list. Zalo answers HTTP 200 with {"error": N} even on fai
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from connectors.base import IncomingMessage, OutgoingMessage, SendResult, channel_id
+from connectors.base import (
+    Button,
+    IncomingMessage,
+    OutgoingMessage,
+    SendResult,
+    channel_id,
+    share_phone_detail,
+)
 from connectors.http import failed_request
 from connectors.zalo_oa.tokens import TokenRefreshFailed, ZaloTokens
 
 MAX_TEXT_LENGTH = 2000  # consultation text limit (tin tư vấn dạng văn bản)
 MAX_BUTTONS = 5  # buttons under one consultation message
+CARD_TITLE_LENGTH, CARD_SUBTITLE_LENGTH = 100, 500  # request_user_info element limits
 PER_SECOND = 60  # about 4,000 requests a minute per app (error -32 beyond)
 CHAT_INTERVAL = 0.2
 RETRYABLE = {-32, -100}  # rate limit, temporary server error
@@ -40,13 +49,38 @@ class ZaloOAChannel:
     max_text_length = MAX_TEXT_LENGTH
     reply_window: timedelta | None = REPLY_WINDOW
 
-    def __init__(self, *, client: httpx.AsyncClient, tokens: ZaloTokens, base_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        tokens: ZaloTokens,
+        base_url: str,
+        share_phone_image_url: str = "",
+    ) -> None:
         self.client = client
         self.tokens = tokens
         self.url = base_url.rstrip("/") + "/v3.0/oa/message/cs"
+        # The picture Zalo requires on a request-for-user-information card (a public .png or
+        # .jpg); "": no card is sent, and people type their number.
+        self.share_phone_image_url = share_phone_image_url
 
     async def send(self, recipient: str, message: OutgoingMessage) -> SendResult:
-        body = {"recipient": {"user_id": recipient}, "message": _message(message)}
+        """The message; then, when it had a share-phone button, Zalo's card asking for the
+        person's information (the card cannot carry the message's other buttons). The card is
+        a convenience: its failure is logged, and the message's result is the answer."""
+        shares = [b for b in message.buttons if share_phone_detail(b.payload) is not None]
+        if shares:
+            message = replace(message, buttons=tuple(b for b in message.buttons if b not in shares))
+        result = await self._send(recipient, _message(message))
+        if shares and result.ok and self.share_phone_image_url:
+            card = _share_card(shares[0], self.share_phone_image_url)
+            asked = await self._send(recipient, card)
+            if not asked.ok:
+                logger.warning("zalo oa share-phone card not sent: %s", asked.error)
+        return result
+
+    async def _send(self, recipient: str, content: dict[str, Any]) -> SendResult:
+        body = {"recipient": {"user_id": recipient}, "message": content}
         try:
             token = await self.tokens.access_token()
             answer = await self._post(token, body)
@@ -101,6 +135,22 @@ def _message(message: OutgoingMessage) -> dict[str, Any]:
         if extra := message.buttons[MAX_BUTTONS:]:  # the rest as choices the person can type
             body["text"] += "\n" + "\n".join(f"• {b.title}" for b in extra)
     return body
+
+
+def _share_card(button: Button, image_url: str) -> dict[str, Any]:
+    """Zalo's request for user information: a card whose button lets the person share their
+    name and phone number with the OA (answered by the ``user_submit_info`` event)."""
+    element = {
+        "title": button.title[:CARD_TITLE_LENGTH],
+        "subtitle": (share_phone_detail(button.payload) or button.title)[:CARD_SUBTITLE_LENGTH],
+        "image_url": image_url,
+    }
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "request_user_info", "elements": [element]},
+        }
+    }
 
 
 def _result(answer: dict[str, Any]) -> SendResult:

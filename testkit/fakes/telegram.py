@@ -178,6 +178,8 @@ class FakeTelegram:
             return _error(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             return _error(400, "Bad Request: message is too long")
+        if (problem := _markup_problem(p.get("reply_markup"))) is not None:
+            return _error(400, f"Bad Request: {problem}")
         return self._deliver(token, "sendMessage", p, {"text": text})
 
     def _send_photo(self, token: str, p: dict[str, Any]) -> Answer:
@@ -314,6 +316,36 @@ class FakeTelegram:
         )
 
 
+def _markup_problem(markup: Any) -> str | None:
+    """What Telegram would refuse in a reply_markup (the checks Loa's keyboards could fail):
+    contact requests exist only on reply-keyboard buttons, and every button needs text."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        return "can't parse reply keyboard markup JSON object"
+    for kind in ("inline_keyboard", "keyboard"):
+        rows = markup.get(kind)
+        if rows is None:
+            continue
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            return f'field "{kind}" of the markup must be an Array of Arrays'
+        for button in (b for row in rows for b in row):
+            label = button if isinstance(button, str) else (button or {}).get("text")
+            if not isinstance(label, str) or not label:
+                return (
+                    "text buttons are unallowed in the inline keyboard"
+                    if kind[0] == "i"
+                    else "keyboard button text must be non-empty"
+                )
+            if (
+                kind == "inline_keyboard"
+                and isinstance(button, dict)
+                and "request_contact" in button
+            ):
+                return 'can\'t parse inline keyboard button: Field "request_contact" is unallowed'
+    return None
+
+
 def _user(chat_id: int, first_name: str) -> dict[str, Any]:
     return {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": "vi"}
 
@@ -325,6 +357,19 @@ def update_message(update_id: int, chat_id: int, text: str, *, first_name: str =
     if text.startswith("/"):
         length = len(text.split()[0])
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+    return {"update_id": update_id, "message": message}
+
+
+def update_contact(
+    update_id: int, chat_id: int, phone_number: str, *, first_name: str = "An", own: bool = True
+) -> dict:
+    """A contact sent in a private chat: the person's own (the "share my phone number" button:
+    ``user_id`` is theirs) or, ``own`` False, someone else's card from their address book."""
+    contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name}
+    if own:
+        contact["user_id"] = chat_id
+    message = {"message_id": update_id, "from": _user(chat_id, first_name)}
+    message.update(chat=_chat(chat_id, first_name), date=int(time.time()), contact=contact)
     return {"update_id": update_id, "message": message}
 
 

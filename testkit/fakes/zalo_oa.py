@@ -56,6 +56,38 @@ def user_send_text(user_id: str, text: str, *, app_id: str = APP_ID, oa_id: str 
     return {**event, "timestamp": str(int(time.time() * 1000))}
 
 
+def user_submit_info(
+    user_id: str,
+    phone: str,
+    *,
+    name: str = "Nguyễn Văn An",
+    app_id: str = APP_ID,
+    oa_id: str = OA_ID,
+) -> dict:
+    """A ``user_submit_info`` event: the person pressed "share" on a request for user
+    information; Zalo sends what they shared (the phone as 84…, without a plus)."""
+    info = {"name": name, "phone": phone, "address": "", "city": "", "district": "", "ward": ""}
+    event: dict[str, object] = {"app_id": app_id, "event_name": "user_submit_info"}
+    event.update(sender={"id": user_id}, recipient={"id": oa_id}, info=info)
+    return {**event, "user_id_by_app": user_id, "timestamp": str(int(time.time() * 1000))}
+
+
+def _user_info_problem(elements: list[dict[str, Any]]) -> str | None:
+    """What Zalo refuses in a request for user information: one element, a title of 1-100
+    characters, a subtitle of 1-500, and a .png or .jpg image."""
+    if len(elements) != 1:
+        return "request_user_info needs exactly one element"
+    element = elements[0]
+    for key, limit in (("title", 100), ("subtitle", 500)):
+        value = element.get(key)
+        if not isinstance(value, str) or not 0 < len(value) <= limit:
+            return f"{key} must be 1-{limit} characters"
+    image = element.get("image_url")
+    if not isinstance(image, str) or not image.lower().endswith((".png", ".jpg", ".jpeg")):
+        return "image_url must be a .png or .jpg file"
+    return None
+
+
 def _error(code: int, message: str | None = None) -> dict[str, Any]:
     return {"error": code, "message": message or MESSAGES.get(code, "Error")}
 
@@ -179,6 +211,10 @@ class FakeZaloOA:
         payload = attachment.get("payload") if isinstance(attachment, dict) else None
         payload = payload if isinstance(payload, dict) else {}
         elements = [e for e in payload.get("elements") or [] if isinstance(e, dict)]
+        if payload.get("template_type") == "request_user_info" and (
+            problem := _user_info_problem(elements)
+        ):
+            return _error(-201, f"Parameters are invalid: {problem}")
         image = next((e.get("url") for e in elements if e.get("media_type") == "image"), None)
         message_id, sent_time = secrets.token_hex(16), int(time.time() * 1000)
         entry = {"endpoint": endpoint, "user_id": user_id, "text": text, "attachment": attachment}

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from actions.help_request import (
     ActionAskHelpRequestConfirm,
     ActionAskHelpRequestNeeds,
+    ActionAskHelpRequestPhone,
     ActionAskHelpRequestPlace,
     ActionStartHelpRequest,
     ActionSubmitHelpRequest,
@@ -26,6 +27,7 @@ from bot.helpdesk import requests
 from bot.storage.conversations import account_for
 from bot.storage.engine import sessions
 from bot.storage.helpdesk import IN_PROGRESS, HelpRequest
+from connectors.base import share_phone_detail
 from tests.actions.conftest import DOMAIN, Said, responses
 
 DATABASES = ("sqlite", "postgresql")
@@ -185,6 +187,23 @@ async def test_the_remembered_place_is_offered_first() -> None:
     text = button["payload"]
     pressed = await answer("help_request_place", text, entities={"place_code": DONG_KINH})
     assert pressed.slot("help_request_place") == DONG_KINH
+
+
+@pytest.mark.parametrize(
+    ("sender", "offered"),
+    [("telegram:4242", True), ("zalo_oa:7001", True), ("webchat:alice", False),
+     ("zalo_bot:77", False)],
+)  # fmt: skip
+async def test_the_phone_question_offers_a_one_tap_share_where_the_channel_can(
+    sender: str, offered: bool
+) -> None:
+    said = await act(ActionAskHelpRequestPhone(), message("", sender=sender))
+    assert said.names == ["utter_ask_help_request_phone"]
+    shares = [b for b in said.buttons() if share_phone_detail(b["payload"]) is not None]
+    assert len(shares) == (1 if offered else 0)
+    if offered:
+        assert shares[0]["title"] == "📱 Gửi số điện thoại của tôi"
+        assert "Chỉ cán bộ phụ trách" in (share_phone_detail(shares[0]["payload"]) or "")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from contextlib import closing
 import httpx
 
 from bot.web.webchat import COOKIE
-from testkit import http
+from testkit import http as one_off
 from tests.e2e.conftest import RunningStack
 
 
@@ -67,7 +67,7 @@ def parse(rasa: httpx.Client, text: str) -> dict:
 def test_rasa_api_refuses_a_request_without_the_token(stack: RunningStack) -> None:
     for token in (None, "wrong"):
         params = {"token": token} if token else {}
-        response = http.post(
+        response = one_off.post(
             f"{stack.rasa_url}/model/parse", params=params, json={"text": "xin chào"}, timeout=30
         )
         assert response.status_code == 401, response.text

@@ -17,7 +17,8 @@ from bot.storage import conversations as log
 from bot.storage.engine import sessions
 from bot.storage.helpdesk import HelpRequest
 from testkit import help_conversation as script
-from testkit import http
+from testkit import http as one_off
+from testkit.fakes import telegram as tg
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.chat import joined, say
 from tests.e2e.conftest import ChannelFakes, RunningStack
@@ -98,7 +99,7 @@ def test_the_bench_conversation_over_telegram(
     for index, turn in enumerate(script.TURNS):
         before = len([m for m in fake.sent if m["chat_id"] == chat])
         update = script.update(turn, 9410100 + index, chat, person=chat)
-        answer = http.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
+        answer = one_off.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
         assert answer.status_code == 200
 
         def arrived(before: int = before) -> list[dict]:
@@ -114,3 +115,41 @@ def test_the_bench_conversation_over_telegram(
         assert account is not None
         query = select(HelpRequest.code).where(HelpRequest.account_id == account.id)
         assert list(session.scalars(query)) == [code[0]]
+
+
+def test_the_phone_shared_with_telegrams_contact_button(
+    stack: RunningStack, channel_fakes: ChannelFakes
+) -> None:
+    """The phone question comes with Telegram's "share my number" button (a reply keyboard:
+    the real API refuses it inline, and so does the fake); the contact Telegram then sends is
+    taken as the number, read back in the summary and stored with the request."""
+    fake, chat = channel_fakes.telegram, 94102  # chat 94101 and 94101xx: the test above
+    expected = script.openings(script.response_texts())
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    sent: list[dict] = []
+    for index, turn in enumerate(script.TURNS):
+        before = len([m for m in fake.sent if m["chat_id"] == chat])
+        update_id = 9410200 + index
+        if turn.name == "phone":
+            update = tg.update_contact(update_id, chat, "+84987654321")
+        else:
+            update = script.update(turn, update_id, chat, person=chat)
+        answer = one_off.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
+        assert answer.status_code == 200
+
+        def arrived(before: int = before) -> list[dict]:
+            return [m for m in fake.sent if m["chat_id"] == chat][before:]
+
+        sent = wait_for(arrived, timeout=30)
+        texts = [m["text"] for m in sent]
+        assert script.reply_problem(turn, texts, expected[turn.name]) is None, texts
+        if turn.name == "consent":  # the phone question
+            keyboard = sent[-1]["reply_markup"]["keyboard"]
+            assert keyboard[0][0]["request_contact"] is True, keyboard
+        if turn.name == "phone":  # the summary reads the shared number back
+            assert "0987 654 321" in texts[-1], texts
+    code = re.search(r"HT-\d{2}-\d{6}", sent[-1]["text"])
+    assert code is not None
+    with sessions(stack.database_url)() as session:
+        phone = session.scalar(select(HelpRequest.phone).where(HelpRequest.code == code[0]))
+    assert phone == "0987654321"
