@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Float, and_, case, cast, func, literal, select
+from sqlalchemy import Date, Executable, Float, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -114,6 +115,12 @@ def _seconds(session: Session, start: Any, end: Any) -> ColumnElement[float]:
     return cast(func.extract("epoch", end - start), Float)
 
 
+def _rows(session: Session, query: Executable) -> Sequence[Any]:
+    """A query's rows straight from the session's connection: plain tuples, not through the
+    ORM's loading (a third of the medians' time for 100,000 requests)."""
+    return session.connection().execute(query).all()
+
+
 def _in_window(window: Window) -> ColumnElement[bool]:
     return and_(HelpRequest.created_at >= window.start, HelpRequest.created_at <= window.end)
 
@@ -129,7 +136,7 @@ def _need_counts(session: Session, window: Window) -> dict[Key, dict[str, int]]:
         .group_by(day, HelpRequest.commune_code, HelpRequest.urgency, RequestNeed.need)
     )
     held: dict[Key, dict[str, int]] = defaultdict(dict)
-    for d, code, urgency, need, n in session.execute(query):
+    for d, code, urgency, need, n in _rows(session, query):
         held[(_day(d), code, urgency)][need] = n
     return held
 
@@ -143,7 +150,7 @@ def by_need(session: Session, window: Window) -> Series:
         .where(_in_window(window))
         .group_by(day, RequestNeed.need)
     )
-    counts = {(_day(d), need): n for d, need, n in session.execute(query)}
+    counts = {(_day(d), need): n for d, need, n in _rows(session, query)}
     return Series(window.days, list(NEEDS), counts)
 
 
@@ -169,7 +176,7 @@ def by_commune(session: Session, window: Window, top: int = 6) -> Series:
         .where(_in_window(window))
         .group_by(day, HelpRequest.commune_code)
     )
-    raw = {(_day(d), code): n for d, code, n in session.execute(query)}
+    raw = {(_day(d), code): n for d, code, n in _rows(session, query)}
     return _commune_series(window, raw, top)
 
 
@@ -185,7 +192,7 @@ def medians(session: Session, window: Window) -> dict[str | None, Medians]:
     )
     firsts: dict[str | None, list[float]] = {key: [] for key in (*URGENCIES, None)}
     closes: dict[str | None, list[float]] = {key: [] for key in (*URGENCIES, None)}
-    for urgency, to_first, to_close in session.execute(query):
+    for urgency, to_first, to_close in _rows(session, query):
         if to_first is not None:
             firsts[urgency].append(to_first / 60)
         if to_close is not None:
@@ -256,7 +263,7 @@ def cells(
         .group_by(day, HelpRequest.commune_code, HelpRequest.urgency, late)
     )
     found: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for d, code, urgency, is_late, n, answered, closed in session.execute(query):
+    for d, code, urgency, is_late, n, answered, closed in _rows(session, query):
         counts = found[(_day(d), code, urgency)]
         counts[0] += n
         counts[1] += answered
@@ -361,5 +368,5 @@ def version(session: Session) -> tuple[int, ...]:
         func.count(HelpRequest.closed_at),
         func.sum(HelpRequest.version),
     )
-    row = session.execute(query).one()
+    (row,) = _rows(session, query)
     return tuple(int(v or 0) for v in row)
