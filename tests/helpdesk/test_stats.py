@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.helpdesk import stats
@@ -174,3 +175,43 @@ def test_an_empty_window_has_no_numbers(session_factory: sessionmaker[Session]) 
         assert stats.by_need(session, window()).counts == {}
         assert stats.medians(session, window())[None] == stats.Medians(None, 0, None, 0)
         assert stats.sla_shares(session, window(), NOW)[None].share is None
+
+
+def test_the_page_s_report_is_the_four_reports_at_once(known: sessionmaker[Session]) -> None:
+    later = NOW + timedelta(hours=4)  # D late by then: the shares depend on ``now``
+    with known() as session:
+        span = stats.Window.last_days(14, later)
+        at_once = stats.report(session, span, later, top=1)
+        assert at_once == stats.Report(
+            needs=stats.by_need(session, span),
+            communes=stats.by_commune(session, span, top=1),
+            medians=stats.medians(session, span),
+            shares=stats.sla_shares(session, span, later),
+        )
+    assert at_once.communes.keys == [Y, stats.OTHERS]
+    assert at_once.shares[NORMAL] == stats.SlaShare(met=1, late=1, pending=0)
+
+
+def test_the_version_changes_when_a_request_is_filed_answered_closed_or_reopened(
+    known: sessionmaker[Session],
+) -> None:
+    def version() -> tuple[int, ...]:
+        with known() as session:
+            return stats.version(session)
+
+    seen = [version()]
+    put(known, 6, NOW, commune=Y)
+    seen.append(version())
+    changes: list[dict[str, object]] = [
+        {"first_response_at": NOW},  # as the desk's first reply sets it: no version bump
+        {"closed_at": NOW, "version": HelpRequest.version + 1},
+        {"closed_at": None, "first_response_at": None, "version": HelpRequest.version + 1},
+        {"urgency": HIGH, "version": HelpRequest.version + 1},  # only the version tells
+    ]
+    for change in changes:
+        with known.begin() as session:
+            session.execute(
+                update(HelpRequest).where(HelpRequest.code == "HT-26-000004").values(**change)
+            )
+        seen.append(version())
+    assert len(set(seen)) == len(seen), seen

@@ -9,16 +9,20 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.storage.helpdesk import HelpRequest
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR
 from bot.web.app import create_app
 from testkit.fakes.server import serve
 from tests.desk_rig import (
     KY_LUA,
+    START,
     TAM_THANH,
     Clock,
     add_staff,
@@ -105,3 +109,46 @@ def test_a_window_the_page_does_not_offer_is_refused(desk: str, days: str) -> No
         export = browser.get(f"/desk/stats.csv?days={days}")
     assert (page.status_code, export.status_code) == (400, 400)
     assert "Khoảng thời gian không hợp lệ" in page.text
+
+
+def test_the_numbers_are_reused_for_30_seconds_unless_requests_change(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    add_staff(session_factory, "sup", SUPERVISOR)
+    first = file_request(session_factory, "telegram:1", KY_LUA)
+    file_request(session_factory, "telegram:2", KY_LUA)
+    clock = Clock()
+
+    def shown(browser: httpx.Client) -> tuple[dict[str, str], str, dict[str, str]]:
+        page = browser.get("/desk/stats?days=30")
+        export = browser.get("/desk/stats.csv?days=30")
+        lines = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))[1:]
+        at = re.search(r"tính lúc (\d\d:\d\d:\d\d)", page.text)
+        assert at, "no time on the page"
+        return (
+            dict(re.findall(r'data-key="(\d+)" data-value="(\d+)"', page.text)),
+            at.group(1),
+            {line[1]: line[4] for line in lines},
+        )
+
+    with (
+        serve(create_app(desk_settings(database_url), now=clock)) as url,
+        signed_in_browser(url, "sup") as browser,
+    ):
+        assert shown(browser) == ({str(KY_LUA): "2"}, "08:00:00", {str(KY_LUA): "2"})
+        # A change the requests' version cannot see (no desk action moves a request to
+        # another commune): the numbers of 08:00:00 are shown for 30 seconds.
+        with session_factory.begin() as session:
+            session.execute(
+                update(HelpRequest).where(HelpRequest.code == first).values(commune_code=TAM_THANH)
+            )
+        clock.advance(seconds=29)
+        assert shown(browser) == ({str(KY_LUA): "2"}, "08:00:00", {str(KY_LUA): "2"})
+        clock.advance(seconds=1)
+        moved = {str(KY_LUA): "1", str(TAM_THANH): "1"}
+        assert shown(browser) == (moved, "08:00:30", moved)
+        # A new request changes the version: counted at once.
+        file_request(session_factory, "telegram:3", KY_LUA, at=START + timedelta(seconds=31))
+        clock.advance(seconds=1)
+        both = {str(KY_LUA): "2", str(TAM_THANH): "1"}
+        assert shown(browser) == (both, "08:00:31", both)
