@@ -23,12 +23,14 @@ from bot.text import fold
 
 SURE = min(LIMITS.intent + 0.01, 1.0)  # a confidence the router takes
 STRONG = [Hit("f0-days", max(LIMITS.bank_over, LIMITS.bank) + 0.1), Hit("f1-days", 0.1)]
-GOOD = [Hit("vax-third", LIMITS.bank + 0.01)]  # answers, but not over a sure intent
+# Answers (alone, clearly ahead of nothing), but not over a sure intent.
+GOOD = [Hit("vax-third", LIMITS.bank_low + 0.01)]
 WEAK = [Hit("vax-third", LIMITS.bank_low - 0.05)]
 
 
 def test_the_examples_below_sit_where_they_should() -> None:
-    assert LIMITS.bank + 0.01 < LIMITS.bank_over and LIMITS.intent <= SURE
+    assert LIMITS.bank_low + 0.01 < LIMITS.bank_over and LIMITS.intent <= SURE
+    assert LIMITS.bank_low + 0.01 >= LIMITS.margin  # GOOD is ahead of a missing second entry
 
 
 def test_a_danger_sign_wins_over_any_intent_and_any_entry() -> None:
@@ -205,3 +207,19 @@ def test_smalltalk_a_need_or_symptoms_with_another_subject_are_heard(
 def test_a_danger_sign_wins_over_another_subject(text: str) -> None:
     assert elsewhere(text)
     assert decide(text, [("ask_hotline", 1.0)], []).kind == DANGER
+
+
+def test_smalltalk_rasa_is_unsure_of_is_not_answered_as_another_one() -> None:
+    assert decide("ê bạn, còn đó không", [("bot_challenge", 0.85)], []).kind == UNKNOWN
+    assert decide("ê bạn, còn đó không", [("greet", 0.95)], []).kind == INTENT
+
+
+def test_an_entry_the_bank_is_sure_of_competes_with_a_sure_intent_beyond_its_topic() -> None:
+    sure = [Hit("disinfection", LIMITS.bank)]
+
+    def search(words: str) -> list[Hit]:
+        return sure if "khu trung" in fold(words) else []
+
+    text = "phun thuốc khử trùng ngoài đường có tác dụng không"
+    route = decide(text, [("request_help", SURE)], search(text), search=search)
+    assert (route.kind, route.entry) == (BANK, "disinfection")
