@@ -15,6 +15,7 @@ from bot.content.bank.route import (
     UNKNOWN,
     WHICH,
     decide,
+    elsewhere,
     foreign,
     on_topic,
 )
@@ -22,12 +23,14 @@ from bot.text import fold
 
 SURE = min(LIMITS.intent + 0.01, 1.0)  # a confidence the router takes
 STRONG = [Hit("f0-days", max(LIMITS.bank_over, LIMITS.bank) + 0.1), Hit("f1-days", 0.1)]
-GOOD = [Hit("vax-third", LIMITS.bank + 0.01)]  # answers, but not over a sure intent
+# Answers (alone, clearly ahead of nothing), but not over a sure intent.
+GOOD = [Hit("vax-third", LIMITS.bank_low + 0.01)]
 WEAK = [Hit("vax-third", LIMITS.bank_low - 0.05)]
 
 
 def test_the_examples_below_sit_where_they_should() -> None:
-    assert LIMITS.bank + 0.01 < LIMITS.bank_over and LIMITS.intent <= SURE
+    assert LIMITS.bank_low + 0.01 < LIMITS.bank_over and LIMITS.intent <= SURE
+    assert LIMITS.bank_low + 0.01 >= LIMITS.margin  # GOOD is ahead of a missing second entry
 
 
 def test_a_danger_sign_wins_over_any_intent_and_any_entry() -> None:
@@ -141,3 +144,82 @@ def test_the_bank_wins_over_a_sure_intent_only_beyond_its_topic_words() -> None:
     text = "khu bị phong tỏa thì mua thực phẩm ở đâu"
     route = decide(text, [("ask_lockdown_status", SURE)], search(text), search=search)
     assert (route.kind, route.entry) == (BANK, "lockdown-food")
+
+
+# Everyday subjects that borrow Loa's topic words (issue 13): Rasa is sure of the topic, the
+# subject is another one; and the same words about the epidemic, still answered.
+ELSEWHERE = [
+    ("ask_alert_level", "siêu bão đổ bộ đêm nay mạnh cấp mấy"),
+    ("ask_alert_level", "lu quet o vung nui dang o muc canh bao nao"),
+    ("ask_hotline", "cho xin số tổng đài chăm sóc khách hàng vinaphone"),
+    ("ask_hotline", "hotline ngan hang agribank goi so nao"),
+    ("ask_hotline", "tổng đài dịch vụ khách hàng của mobifone"),  # "dịch" of "dịch vụ"
+    ("ask_support_scheme", "gói hỗ trợ lãi suất vay mua nhà của ngân hàng"),
+    ("ask_lockdown_status", "thẻ atm bị khóa thì ra ngân hàng nào mở"),
+    ("unsubscribe_alerts", "hủy gói cước 4g tháng này thế nào"),
+    ("check_request_status", "đơn hàng shopee của tôi đã gửi chưa thấy đến"),
+]
+EPIDEMIC = [
+    ("ask_lockdown_status", "ngân hàng trong khu phong tỏa có mở cửa không"),
+    ("ask_hotline", "tổng đài viettel có số nào báo ca F0 không"),
+    ("ask_support_scheme", "ngân hàng chính sách cho vay trả lương ngừng việc ở đâu"),
+    ("ask_alert_level", "đang mùa bão mà dịch ở Lạng Sơn cấp độ mấy"),
+    ("ask_hotline", "tổng đài dịch vụ xét nghiệm tại nhà số mấy"),
+]
+
+
+@pytest.mark.parametrize(("intent", "text"), ELSEWHERE)
+def test_another_everyday_subject_is_not_answered_as_loa_s_topic(intent: str, text: str) -> None:
+    for written in (text, fold(text)):
+        assert elsewhere(written), written
+        assert decide(written, [(intent, 1.0)], STRONG).kind == UNKNOWN, written
+        assert decide(written, [("out_of_scope", 0.9)], STRONG).kind == UNKNOWN, written
+
+
+@pytest.mark.parametrize(("intent", "text"), EPIDEMIC)
+def test_the_same_words_about_the_epidemic_are_still_answered(intent: str, text: str) -> None:
+    for written in (text, fold(text)):
+        assert not elsewhere(written), written
+        route = decide(written, [(intent, 1.0)], WEAK, place=True)
+        assert (route.kind, route.intent) == (INTENT, intent), written
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("thank", "cảm ơn, mạng viettel nhà mình yếu nên nhắn chậm"),
+        ("request_help", "nhà bị ngập lụt, hết gạo rồi, cần giúp"),
+        ("report_symptoms", "mất điện từ sáng, tôi đang sốt cao và ho"),
+    ],
+)
+def test_smalltalk_a_need_or_symptoms_with_another_subject_are_heard(
+    intent: str, text: str
+) -> None:
+    assert elsewhere(text)
+    route = decide(text, [(intent, 1.0)], [])
+    assert (route.kind, route.intent) == (INTENT, intent)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nhà bị ngập lụt, bố tôi khó thở, môi tím tái", "mất sóng viettel, con tôi co giật"],
+)
+def test_a_danger_sign_wins_over_another_subject(text: str) -> None:
+    assert elsewhere(text)
+    assert decide(text, [("ask_hotline", 1.0)], []).kind == DANGER
+
+
+def test_smalltalk_rasa_is_unsure_of_is_not_answered_as_another_one() -> None:
+    assert decide("ê bạn, còn đó không", [("bot_challenge", 0.85)], []).kind == UNKNOWN
+    assert decide("ê bạn, còn đó không", [("greet", 0.95)], []).kind == INTENT
+
+
+def test_an_entry_the_bank_is_sure_of_competes_with_a_sure_intent_beyond_its_topic() -> None:
+    sure = [Hit("disinfection", LIMITS.bank)]
+
+    def search(words: str) -> list[Hit]:
+        return sure if "khu trung" in fold(words) else []
+
+    text = "phun thuốc khử trùng ngoài đường có tác dụng không"
+    route = decide(text, [("request_help", SURE)], search(text), search=search)
+    assert (route.kind, route.entry) == (BANK, "disinfection")
