@@ -8,6 +8,7 @@ import contextlib
 import csv
 import io
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,9 +17,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.helpdesk import stats
 from bot.storage.helpdesk import HelpRequest
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR
 from bot.web.app import create_app
+from testkit import http
 from testkit.fakes.server import serve
 from tests.desk_rig import (
     KY_LUA,
@@ -152,3 +155,36 @@ def test_the_numbers_are_reused_for_30_seconds_unless_requests_change(
         clock.advance(seconds=1)
         both = {str(KY_LUA): "2", str(TAM_THANH): "1"}
         assert shown(browser) == (both, "08:00:31", both)
+
+
+@pytest.mark.parametrize("path", ["/desk/stats?days=30", "/desk/stats.csv?days=30"])
+def test_computing_the_reports_holds_up_nothing_else(
+    desk: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first computation reads every request of the window (about a second at 100,000): it
+    runs off the app's event loop, so citizens' webhooks and other pages go on meanwhile.
+    The computation here waits until the app has answered another request: on the loop it
+    would wait for ever (bounded: the check fails instead)."""
+    entered, released = threading.Event(), threading.Event()
+    computing = {"page": stats.report, "csv": stats.export_rows}[
+        "csv" if ".csv" in path else "page"
+    ]
+
+    def slow(*args: object, **kwargs: object) -> object:
+        entered.set()
+        released.wait(timeout=20)
+        return computing(*args, **kwargs)
+
+    monkeypatch.setattr(stats, computing.__name__, slow)
+    answers: list[int] = []
+    with signed_in_browser(desk, "sup") as browser:
+        opening = threading.Thread(target=lambda: answers.append(browser.get(path).status_code))
+        opening.start()
+        try:
+            assert entered.wait(timeout=20)
+            other = http.get(f"{desk}/desk/login", timeout=5)  # answered while it computes
+            assert other.status_code == 200
+        finally:
+            released.set()
+            opening.join(timeout=30)
+    assert not opening.is_alive() and answers == [200]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -41,19 +42,22 @@ class Recent:
     def __init__(self, fresh: float = FRESH_SECONDS) -> None:
         self.fresh = timedelta(seconds=fresh)
         self._kept: dict[Hashable, tuple[datetime, Any]] = {}
+        self._lock = threading.Lock()  # the routes run in FastAPI's thread pool
 
     def _is_fresh(self, at: datetime, now: datetime) -> bool:
         return at <= now < at + self.fresh
 
     def get(self, key: Hashable, now: datetime, compute: Callable[[], Any]) -> tuple[datetime, Any]:
-        found = self._kept.get(key)
+        with self._lock:
+            found = self._kept.get(key)
         if found is not None and self._is_fresh(found[0], now):
             return found
-        value = compute()
-        self._kept = {k: v for k, v in self._kept.items() if self._is_fresh(v[0], now)}
-        if len(self._kept) >= KEPT:
-            self._kept.pop(next(iter(self._kept)))
-        self._kept[key] = (now, value)
+        value = compute()  # outside the lock: two first views may both compute, never wait
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items() if self._is_fresh(v[0], now)}
+            if len(self._kept) >= KEPT:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = (now, value)
         return now, value
 
 
@@ -68,8 +72,11 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
     targets = Targets.from_settings(cfg)
     recent = Recent()
 
+    # Plain functions, not coroutines: FastAPI runs them in its thread pool, so a first
+    # computation (every request of the window) never holds up the event loop, which serves
+    # the citizens' webhooks and the other pages meanwhile.
     @router.get("/stats", include_in_schema=False)
-    async def report(request: Request, staff: Supervisor, days: str = "14") -> Response:
+    def report(request: Request, staff: Supervisor, days: str = "14") -> Response:
         desk = desk_of(request)
         chosen = int(days) if days.isdigit() else 0
         if chosen not in stats.WINDOWS:
@@ -108,7 +115,7 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         )
 
     @router.get("/stats.csv", include_in_schema=False)
-    async def export(request: Request, staff: Supervisor, days: str = "30") -> Response:
+    def export(request: Request, staff: Supervisor, days: str = "30") -> Response:
         desk = desk_of(request)
         chosen = int(days) if days.isdigit() else 0
         if chosen not in stats.WINDOWS:
