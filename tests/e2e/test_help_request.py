@@ -19,6 +19,7 @@ from bot.storage.helpdesk import HelpRequest
 from testkit import help_conversation as script
 from testkit import http as one_off
 from testkit.fakes import telegram as tg
+from testkit.fakes.telegram import FakeTelegram
 from tests.channels_rig import TELEGRAM_SECRET, wait_for
 from tests.e2e.chat import joined, say
 from tests.e2e.conftest import ChannelFakes, RunningStack
@@ -87,6 +88,15 @@ def test_a_request_filed_in_the_web_chat_then_its_status(
     assert theirs.startswith("Loa không tìm thấy yêu cầu mã"), theirs
 
 
+def telegram_turn(stack: RunningStack, fake: FakeTelegram, update: dict, chat: int) -> list[dict]:
+    """POST ``update`` to the webhook; the messages the bot then sent to ``chat``."""
+    before = len([m for m in fake.sent if m["chat_id"] == chat])
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    answer = one_off.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
+    assert answer.status_code == 200
+    return wait_for(lambda: [m for m in fake.sent if m["chat_id"] == chat][before:], timeout=30)
+
+
 def test_the_bench_conversation_over_telegram(
     stack: RunningStack, channel_fakes: ChannelFakes
 ) -> None:
@@ -94,19 +104,10 @@ def test_the_bench_conversation_over_telegram(
     # dropped as a webhook retry (test_subscription uses chat 93001 and 9300101…).
     fake, chat = channel_fakes.telegram, 94101
     expected = script.openings(script.response_texts())
-    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     texts: list[str] = []
     for index, turn in enumerate(script.TURNS):
-        before = len([m for m in fake.sent if m["chat_id"] == chat])
         update = script.update(turn, 9410100 + index, chat, person=chat)
-        answer = one_off.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
-        assert answer.status_code == 200
-
-        def arrived(before: int = before) -> list[dict]:
-            return [m for m in fake.sent if m["chat_id"] == chat][before:]
-
-        new = wait_for(arrived, timeout=30)
-        texts = [m["text"] for m in new]
+        texts = [m["text"] for m in telegram_turn(stack, fake, update, chat)]
         assert script.reply_problem(turn, texts, expected[turn.name]) is None
     code = re.search(r"HT-\d{2}-\d{6}", texts[-1])
     assert code is not None
@@ -125,22 +126,14 @@ def test_the_phone_shared_with_telegrams_contact_button(
     taken as the number, read back in the summary and stored with the request."""
     fake, chat = channel_fakes.telegram, 94102  # chat 94101 and 94101xx: the test above
     expected = script.openings(script.response_texts())
-    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     sent: list[dict] = []
     for index, turn in enumerate(script.TURNS):
-        before = len([m for m in fake.sent if m["chat_id"] == chat])
         update_id = 9410200 + index
         if turn.name == "phone":
             update = tg.update_contact(update_id, chat, "+84987654321")
         else:
             update = script.update(turn, update_id, chat, person=chat)
-        answer = one_off.post(f"{stack.app_url}/webhooks/telegram", json=update, headers=headers)
-        assert answer.status_code == 200
-
-        def arrived(before: int = before) -> list[dict]:
-            return [m for m in fake.sent if m["chat_id"] == chat][before:]
-
-        sent = wait_for(arrived, timeout=30)
+        sent = telegram_turn(stack, fake, update, chat)
         texts = [m["text"] for m in sent]
         assert script.reply_problem(turn, texts, expected[turn.name]) is None, texts
         if turn.name == "consent":  # the phone question
