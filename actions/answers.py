@@ -13,14 +13,15 @@ from actions.common import db, write
 from actions.guard import ENTRY_SLOT, RATING, Guarded, answer_route, bank_answer, text_of
 from bot.clock import utcnow
 from bot.content.bank import store as bank
-from bot.content.bank.route import INTENT, UNKNOWN, Route
-from bot.storage.questions import DOWN, UP, record
+from bot.content.bank.route import INTENT, Route
+from bot.storage.questions import DOWN, UNKNOWN, UP, record
 
 
 class ActionAnswerQuestion(Guarded):
     """Rasa found no intent (or ``out_of_scope``): the router picks the bank, an intent after
-    all (``answer_route`` hands over to its action) or "I don't know"; a button choosing an
-    entry is answered with that entry."""
+    all (``answer_route`` hands over to its action), a question back or "I don't know"; a
+    button choosing an entry is answered with that entry, and "none of these" with an honest
+    "I don't know" (the question before it is kept for the content team)."""
 
     def name(self) -> str:
         return "action_answer_question"
@@ -33,8 +34,12 @@ class ActionAnswerQuestion(Guarded):
             for message in await db(lambda s: bank_answer(s, str(key), [])):
                 dispatcher.utter_message(**message)
             return []
-        if intent == "choose_answer":  # a payload without a key: nothing was chosen
-            return await answer_route(dispatcher, tracker, Route(UNKNOWN, intent))
+        if intent == "choose_answer":  # "none of these" (or a payload without a key)
+            question = _question_before(tracker)
+            if question:
+                await write(lambda s: record(question, UNKNOWN, at=utcnow(), session=s))
+            dispatcher.utter_message(response="utter_bank_unknown")
+            return []
         return await answer_route(dispatcher, tracker, Route(INTENT, intent))
 
 

@@ -33,7 +33,7 @@ from bot.clock import utcnow
 from bot.content.areas import Area
 from bot.content.bank import store as bank
 from bot.content.bank.index import Hit
-from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
+from bot.content.bank.route import ASK, BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 from bot.content.triage import EMERGENCY, URGENT, Thresholds, Triage, assess
 from bot.helpdesk import form
 from bot.storage.content import HOME_CARE, SEEK_CARE, BankEntry
@@ -77,6 +77,8 @@ TOPIC_TITLES = {
     "ask_hotline": "Số đường dây nóng",
     "request_help": "Tôi cần giúp đỡ",
     "subscribe_alerts": "Nhận thông báo khu vực",
+    "check_request_status": "Yêu cầu giúp đỡ của tôi",
+    "ask_subscriptions": "Khu vực tôi đang theo dõi",
 }
 
 
@@ -162,6 +164,12 @@ async def answer_route(
         dispatcher.utter_message(response="utter_bank_which", buttons=buttons)
         area = asked(tracker).area  # the place named now answers the button too
         return [SlotSet(PLACE_SLOT, area.key)] if area is not None else []
+    if route.kind == ASK:
+        dispatcher.utter_message(
+            response="utter_bank_ask", buttons=await db(lambda s: ask_buttons(s, route))
+        )
+        area = asked(tracker).area
+        return [SlotSet(PLACE_SLOT, area.key)] if area is not None else []
     if route.kind == BANK and route.entry:
         alternatives = [hit.key for hit in route.hits[1:]]
         for message in await db(lambda s: bank_answer(s, str(route.entry), alternatives)):
@@ -192,6 +200,16 @@ def bank_answer(session: Session, key: str, alternatives: list[str]) -> list[Mes
     else:
         messages.append({"response": "utter_bank_feedback", "buttons": feedback_buttons(key)})
     return messages
+
+
+def ask_buttons(session: Session, route: Route) -> list[dict[str, str]]:
+    """A question back's choices: the entries (by their first phrasing), the topics, and
+    "none of these" (a choose_answer without a key: Loa then says it does not know)."""
+    entries = [e for e in (bank.entry(session, h.key) for h in route.hits) if e is not None]
+    buttons = [_button(e.questions[0], CHOOSE, **{ENTRY_SLOT: e.key}) for e in entries]
+    buttons += [{"title": TOPIC_TITLES[i], "payload": f"/{i}"} for i in route.choices]
+    buttons.append({"title": wording.phrase("none_of_these"), "payload": CHOOSE})
+    return buttons
 
 
 def feedback_buttons(key: str) -> list[dict[str, str]]:

@@ -69,13 +69,17 @@ def replay(show: str | None) -> int:
         with sessions(url)() as session:
             for name, group in groups.items():
                 results[name] = score(group, readings.__getitem__, session, province=PROVINCE)
-    print("| set | cases | written right | written wrong | stripped right | stripped wrong |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| set | cases | written right (by asking) | written wrong | written asked, not it "
+        "| stripped right (by asking) | stripped wrong |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name, scores in results.items():
         w, s = scores["written"].shares(), scores["stripped"].shares()
         print(
-            f"| {name} | {scores['written'].total} | {w['right']:.3f} | "
-            f"{w['wrongly_answered']:.3f} | {s['right']:.3f} | {s['wrongly_answered']:.3f} |"
+            f"| {name} | {scores['written'].total} | {w['right']:.3f} ({w['right_by_asking']:.3f}) "
+            f"| {w['wrongly_answered']:.3f} | {w['asked_without_the_answer']:.3f} "
+            f"| {s['right']:.3f} ({s['right_by_asking']:.3f}) | {s['wrongly_answered']:.3f} |"
         )
     if show:
         for variant in VARIANTS:

@@ -4,8 +4,10 @@ Shared by ``make bench-answers`` (the table and bench/results/answers.json) and 
 guards the measured share in ``make test``. A message is parsed by a running Rasa
 (``/model/parse``), matched against the bank in a database holding the demo content, and
 routed exactly as the action server routes it (``bot.content.bank.route.decide``); its label
-is ``intent:<name>``, ``bank:<key>``, ``emergency``, ``foreign`` or ``none``. Asking which of two
-topics is right when one of them is expected, and otherwise counts as declined, not as wrong.
+is ``intent:<name>``, ``bank:<key>``, ``emergency``, ``foreign`` or ``none``. A question back
+(which of two topics, or "is it one of these?") is right when the expected answer is among its
+choices, and is counted apart ("asked") when it is not, or when the message had no answer:
+it is neither a right answer nor a wrong one, and a "none" message asked about was not declined.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot.clock import utcnow
 from bot.content.areas import understand
 from bot.content.bank import store as bank
 from bot.content.bank.index import Hit
-from bot.content.bank.route import BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
+from bot.content.bank.route import ASK, BANK, DANGER, FOREIGN, INTENT, WHICH, Route, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_FILES = sorted((ROOT / "testkit" / "data").glob("answers-*.yml"))
@@ -72,8 +74,10 @@ def label(route: Route) -> str:
         return "emergency"
     if route.kind == FOREIGN:
         return "foreign"
-    if route.kind == WHICH:
-        return "which:" + "|".join(f"intent:{choice}" for choice in route.choices)
+    if route.kind in (WHICH, ASK):
+        offered = [f"bank:{hit.key}" for hit in route.hits] if route.kind == ASK else []
+        offered += [f"intent:{choice}" for choice in route.choices]
+        return f"{route.kind}:" + "|".join(offered)
     return NONE
 
 
@@ -103,9 +107,11 @@ class Score:
     """Shares over one variant of the set (as written, or with diacritics stripped)."""
 
     total: int = 0
-    right: int = 0
+    right: int = 0  # answered right, or the right answer among the choices of a question back
+    right_asked: int = 0  # … of which by a question back
     wrong: int = 0  # answered, but not with what the label says (the harm)
     declined: int = 0  # "none" said to a message that had an answer
+    asked: int = 0  # a question back without the right answer among its choices
     none_cases: int = 0
     none_right: int = 0
     search_ms: list[float] = field(default_factory=list)
@@ -120,9 +126,14 @@ class Score:
         self.label_total[kind] += 1
         if case.declines:
             self.none_cases += 1
-        if got.startswith("which:"):
-            offered = got.removeprefix("which:").split("|")
-            got = next((o for o in offered if o in case.expect), NONE)
+        kind_of_reply, _, offered = got.partition(":")
+        if kind_of_reply in (WHICH, ASK):
+            if case.declines or not any(o in case.expect for o in offered.split("|")):
+                self.asked += 1
+                self.mistakes.append({"text": case.text, "expect": list(case.expect), "got": got})
+                return
+            self.right_asked += 1
+            got = case.expect[0]
         if got in case.expect:
             self.right += 1
             self.by_label[kind] += 1
@@ -138,8 +149,10 @@ class Score:
         n = max(self.total, 1)
         return {
             "right": round(self.right / n, 4),
+            "right_by_asking": round(self.right_asked / n, 4),
             "wrongly_answered": round(self.wrong / n, 4),
             "declined_instead": round(self.declined / n, 4),
+            "asked_without_the_answer": round(self.asked / n, 4),
             "none_correctly_declined": round(self.none_right / max(self.none_cases, 1), 4),
             **{
                 f"right_{kind}": round(self.by_label[kind] / total, 4)

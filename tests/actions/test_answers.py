@@ -202,3 +202,46 @@ async def test_two_topics_in_one_message_are_asked_about_with_the_place_kept(ban
     assert said.names == ["utter_bank_which"]
     assert [b["payload"] for b in said.buttons()] == ["/ask_hotline", "/ask_lockdown_status"]
     assert str(said.slot("place_code")).startswith("c:")
+
+
+async def test_unsure_loa_asks_whether_it_is_one_of_the_close_entries(
+    bank_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every match is too weak to answer and close enough to ask about.
+    unsure = replace(route.LIMITS, bank=1.1, bank_low=1.1, ask_bank=0.01, ask_window=1.0)
+    monkeypatch.setattr(route, "LIMITS", unsure)
+    text = "tiêm mũi 3 ở phường Tam Thanh có chữa được covid không"
+    said = await run(ActionAnswerQuestion(), ranked(text, ("nlu_fallback", 0.4)))
+    assert said.names == ["utter_bank_ask"]
+    assert "không muốn trả lời đoán" in said.texts[0]
+    buttons = said.buttons()
+    assert [b["title"] for b in buttons[:2]] == [
+        "tiêm vắc xin mũi 3 ở đâu",
+        "uống nước chanh nóng có chữa được covid không",
+    ]
+    assert {b["payload"] for b in buttons[:2]} == {
+        '/choose_answer{"answer_key":"vax-third"}',
+        '/choose_answer{"answer_key":"rumour-lemon"}',
+    }
+    assert buttons[-1] == {"title": "Không phải, tôi hỏi điều khác", "payload": "/choose_answer"}
+    assert str(said.slot("place_code")).startswith("c:")  # a topic button keeps the place
+    assert asked(bank_db) == []  # nothing said "I don't know" yet
+
+
+async def test_a_topic_loa_is_unsure_of_is_offered_as_a_button(
+    bank_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(route, "LIMITS", replace(route.LIMITS, ask_bank=1.1))
+    text = "dạo này khu nào đang bị phong tỏa nhỉ"
+    said = await run(ActionTellLockdownStatus(), ranked(text, ("ask_lockdown_status", 0.6)))
+    assert said.names == ["utter_bank_ask"]
+    assert [b["payload"] for b in said.buttons()] == ["/ask_lockdown_status", "/choose_answer"]
+
+
+async def test_none_of_these_says_loa_does_not_know_and_keeps_the_question(bank_db: str) -> None:
+    pressed = ranked("/choose_answer", ("choose_answer", 1.0))
+    question = "tiêm mũi 3 xong uống chanh được không"
+    said = await run(ActionAnswerQuestion(), _with_history(pressed, question))
+    assert said.names == ["utter_bank_unknown"]
+    (kept,) = asked(bank_db)
+    assert (kept.outcome, kept.text, kept.entry_key) == (UNKNOWN, question, None)

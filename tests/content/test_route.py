@@ -7,6 +7,7 @@ import pytest
 
 from bot.content.bank.index import Hit
 from bot.content.bank.route import (
+    ASK,
     BANK,
     DANGER,
     FOREIGN,
@@ -25,12 +26,15 @@ SURE = min(LIMITS.intent + 0.01, 1.0)  # a confidence the router takes
 STRONG = [Hit("f0-days", max(LIMITS.bank_over, LIMITS.bank) + 0.1), Hit("f1-days", 0.1)]
 # Answers (alone, clearly ahead of nothing), but not over a sure intent.
 GOOD = [Hit("vax-third", LIMITS.bank_low + 0.01)]
-WEAK = [Hit("vax-third", LIMITS.bank_low - 0.05)]
+# Too weak to answer, close enough to ask about ("is it this?"); and too weak even for that.
+FAIR = [Hit("vax-third", LIMITS.bank_low - 0.02)]
+WEAK = [Hit("vax-third", LIMITS.ask_bank - 0.05)]
 
 
 def test_the_examples_below_sit_where_they_should() -> None:
     assert LIMITS.bank_low + 0.01 < LIMITS.bank_over and LIMITS.intent <= SURE
     assert LIMITS.bank_low + 0.01 >= LIMITS.margin  # GOOD is ahead of a missing second entry
+    assert LIMITS.ask_bank < LIMITS.bank_low - 0.02  # FAIR is asked about
 
 
 def test_a_danger_sign_wins_over_any_intent_and_any_entry() -> None:
@@ -51,6 +55,39 @@ def test_a_confident_intent_off_its_topic_gives_way_to_the_bank() -> None:
     route = decide(text, [("ask_prevention", 0.93)], GOOD)
     assert (route.kind, route.entry) == (BANK, "vax-third")
     assert decide(text, [("ask_prevention", 0.93)], WEAK).kind == UNKNOWN
+    route = decide(text, [("ask_prevention", 0.93)], FAIR)
+    assert (route.kind, route.entry, route.choices) == (ASK, "vax-third", ())
+
+
+def test_unsure_loa_asks_about_the_close_entries_and_the_intent_on_its_topic() -> None:
+    best = LIMITS.bank_low - 0.02
+    hits = [Hit("a", best), Hit("b", LIMITS.ask_bank + 0.01), Hit("c", LIMITS.ask_bank - 0.01)]
+    text = "muốn biết triệu chứng thế nào thì nên đi xét nghiệm"
+    route = decide(text, [("ask_symptoms", 0.6), ("ask_prevention", 0.3)], hits)
+    assert route.kind == ASK
+    assert ([h.key for h in route.hits], route.choices) == (["a", "b"], ("ask_symptoms",))
+    # Off its topic, or too unsure, the intent is not offered; the entries still are.
+    for ranking in ([("ask_hotline", 0.6)], [("ask_symptoms", LIMITS.ask_intent - 0.01)]):
+        route = decide(text, ranking, hits)
+        assert (route.kind, route.choices) == (ASK, ()), ranking
+    # An intent alone is asked about when nothing in the bank is close.
+    route = decide(text, [("ask_symptoms", 0.6)], WEAK)
+    assert (route.kind, route.hits, route.choices) == (ASK, (), ("ask_symptoms",))
+
+
+def test_a_question_back_offers_at_most_ask_most_choices() -> None:
+    best = LIMITS.bank_low - 0.02
+    hits = [Hit(k, best - i * 0.01) for i, k in enumerate("abcde")]
+    route = decide("triệu chứng ra sao", [("ask_symptoms", 0.6)], hits)
+    assert len(route.hits) + len(route.choices) == LIMITS.ask_most
+    assert route.choices == ("ask_symptoms",)
+
+
+def test_a_need_or_a_greeting_loa_is_unsure_of_is_never_offered_as_a_choice() -> None:
+    # request_help is offered (its button starts the form); a greeting, a place alone, a wish
+    # to be forgotten or to unsubscribe are not: a button would act on what was not said.
+    for intent in ("greet", "inform_place", "forget_me", "unsubscribe_alerts"):
+        assert decide("hủy hết, chào", [(intent, 0.6)], WEAK).kind == UNKNOWN, intent
 
 
 def test_out_of_scope_and_fallback_go_to_the_bank_or_say_they_do_not_know() -> None:
@@ -83,7 +120,8 @@ def test_a_fair_match_answers_only_when_clearly_ahead_of_the_next() -> None:
     ahead = [Hit("a", fair), Hit("b", fair - LIMITS.margin - 0.01)]
     level = [Hit("a", fair), Hit("b", fair - LIMITS.margin + 0.05)]
     assert decide("câu hỏi", [("nlu_fallback", 0.3)], ahead).kind == BANK
-    assert decide("câu hỏi", [("nlu_fallback", 0.3)], level).kind == UNKNOWN
+    route = decide("câu hỏi", [("nlu_fallback", 0.3)], level)  # asked which, not answered
+    assert (route.kind, [h.key for h in route.hits]) == (ASK, ["a", "b"])
 
 
 def test_a_button_is_never_second_guessed() -> None:

@@ -39,6 +39,12 @@ CASES = [
     case("do oxy duoc 95", "đo oxy được 95%", EMERGENCY, spo2=95),
     case("sp02 with zero", "sp02 94 a oi", EMERGENCY, spo2=94),
     case("chi so oxy", "chỉ số oxy 93 ạ", EMERGENCY, spo2=93),
+    case(
+        "spo2 said with a phrase",
+        "Chỉ số SpO2 của con trai tôi là 94, ho nhiều",
+        EMERGENCY,
+        spo2=94,
+    ),
     case("nong do oxy trong mau", "nồng độ oxy trong máu 91%", EMERGENCY, spo2=91),
     case("pregnant spo2 96", "có bầu spo2 96", EMERGENCY, risks=("pregnant",), spo2=96),
     case("elderly spo2 96", "bà em 75 tuổi, spo2 96%", EMERGENCY, risks=("elderly",), spo2=96),
@@ -81,6 +87,20 @@ CASES = [
         ("child",),
     ),
     case("newborn not feeding", "bé sơ sinh bỏ bú", EMERGENCY, ("child_poor_feeding",)),
+    case(
+        "child cannot drink",
+        "con e 2 tuoi ko uong duoc gi tu sang, quay khoc",
+        EMERGENCY,
+        ("child_cannot_drink",),
+        ("child",),
+    ),
+    case(
+        "child vomits everything",
+        "con bé nhà mình nôn hết, môi khô, mắt trũng",
+        EMERGENCY,
+        ("child_cannot_drink",),
+    ),
+    case("child refuses medicine", "bé 3 tuổi không uống được thuốc", HOME_CARE, (), ("child",)),
     case(
         "do khong phai do",
         "sốt 39 độ khó thở",

@@ -29,6 +29,7 @@ ROUTE_FILE = Path(__file__).with_name("route.yml")
 
 INTENT, BANK, DANGER, FOREIGN, UNKNOWN = "intent", "bank", "danger", "foreign", "unknown"
 WHICH = "which"  # two topics in one message, equally likely: ask which, with buttons
+ASK = "ask"  # not sure enough to answer: "is it one of these?", with buttons and "none of them"
 
 FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier: no intent was confident enough
 OUT_OF_SCOPE = "out_of_scope"
@@ -51,6 +52,9 @@ ASKABLE = frozenset(
         "subscribe_alerts",
     }
 )
+# Topics offered when Loa is unsure what was asked: those a button answers, and the two that
+# need nothing but the sender (their own requests, their own subscriptions).
+OFFERABLE = ASKABLE | {"check_request_status", "ask_subscriptions"}
 # Questions about a place: a place named with Rasa's confident intent is on topic ("còn phường
 # Đông Kinh thì sao?" after a lockdown question).
 PLACE_INTENTS = frozenset(
@@ -81,6 +85,13 @@ class Limits:
     smalltalk: float = 0.9
     mixed: float = 0.15  # two topical intents this close in confidence: ask which …
     mixed_min: float = 0.3  # … when the second is at least this likely
+    # Not sure enough to answer: rather than "Loa chưa biết", ask whether it is one of the
+    # entries scoring from ``ask_bank`` (within ``ask_window`` of the best) or Rasa's best
+    # intent on its topic from ``ask_intent``; at most ``ask_most`` choices.
+    ask_bank: float = 0.35
+    ask_window: float = 0.1
+    ask_intent: float = 0.3
+    ask_most: int = 3
 
 
 LIMITS = Limits()
@@ -88,10 +99,11 @@ LIMITS = Limits()
 
 @dataclass(frozen=True)
 class Route:
-    kind: str  # INTENT, BANK, DANGER, FOREIGN or UNKNOWN
+    kind: str  # INTENT, BANK, DANGER, FOREIGN, WHICH, ASK or UNKNOWN
     intent: str | None = None  # Rasa's intent (INTENT: the one to answer)
-    hits: tuple[Hit, ...] = ()  # BANK: the entry to answer first, then close ones to offer
-    choices: tuple[str, ...] = ()  # WHICH: the intents to offer
+    hits: tuple[Hit, ...] = ()  # BANK: the entry to answer first, then close ones to offer;
+    # ASK: the entries to offer
+    choices: tuple[str, ...] = ()  # WHICH, ASK: the intents to offer
 
     @property
     def entry(self) -> str | None:
@@ -235,13 +247,15 @@ def decide(
     best = hits[0].score if hits else 0.0
     bank = Route(BANK, intent, _offered(hits, limits)) if _sure(hits, limits) else None
     if intent in (FALLBACK, OUT_OF_SCOPE):
-        return bank or Route(UNKNOWN, intent)
+        return bank or _unsure(text, ranking, hits, place, limits, thresholds)
     if intent == PLACE_ALONE and place and bank is None:  # answers the question before it
         return Route(INTENT, intent)
     if intent in SMALLTALK or intent == PLACE_ALONE:
         if bank is not None:
             return bank
-        return Route(INTENT, intent) if confidence >= limits.smalltalk else Route(UNKNOWN, intent)
+        if confidence >= limits.smalltalk:
+            return Route(INTENT, intent)
+        return _unsure(text, ranking, hits, place, limits, thresholds)
     topical = on_topic(intent, text, place=place, thresholds=thresholds)
     mixed = _mixed(text, ranking, place=place, limits=limits, thresholds=thresholds)
     if topical and mixed and bank is None:
@@ -259,7 +273,36 @@ def decide(
         return bank
     if topical and confidence >= limits.intent_low:
         return Route(INTENT, intent)
-    return Route(UNKNOWN, intent)
+    return _unsure(text, ranking, hits, place, limits, thresholds)
+
+
+def _unsure(
+    text: str,
+    ranking: Sequence[tuple[str, float]],
+    hits: Sequence[Hit],
+    place: bool,
+    limits: Limits,
+    thresholds: Thresholds,
+) -> Route:
+    """Neither an intent nor the bank is sure: ask whether the person meant one of the
+    likeliest (ASK), or say honestly that Loa does not know (UNKNOWN) when nothing is close.
+    Offering a choice says nothing wrong: the person picks, or says none of them."""
+    intent, confidence = top_intent(ranking)
+    best = hits[0].score if hits else 0.0
+    entries = tuple(
+        h for h in hits if h.score >= limits.ask_bank and best - h.score <= limits.ask_window
+    )
+    topics: tuple[str, ...] = ()
+    if (
+        intent in OFFERABLE
+        and confidence >= limits.ask_intent
+        and on_topic(intent, text, place=place, thresholds=thresholds)
+    ):
+        topics = (intent,)
+    entries = entries[: max(limits.ask_most - len(topics), 0)]
+    if not entries and not topics:
+        return Route(UNKNOWN, intent)
+    return Route(ASK, intent, entries, topics)
 
 
 def _mixed(

@@ -21,6 +21,10 @@ BREATHS_RANGE = (5, 100)
 AGE_LIMIT = 120
 
 GAP = 15  # characters allowed between a keyword ("spo2", "sốt") and its number
+# SpO2 is the one reading people introduce with a whole phrase ("chỉ số SpO2 của con trai tôi
+# là 94": 20 characters); the gap holds no digit, so a longer one cannot skip a number, and
+# another reading's keyword or a sentence end still stops it.
+SPO2_GAP = 30
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ def compile_readers(words: Mapping[str, Any]) -> Readers:
     # sentence end, not ending in a letter ("sốt, SpO2 97": the "2" of "spo2" is not a
     # temperature).
     gap = rf"(?P<gap>[^\d\n.;!?]{{0,{GAP}}}[^a-z\d\n.;!?])?"
+    spo2_gap = gap.replace(f"{{0,{GAP}}}", f"{{0,{SPO2_GAP}}}")
     not_after = rf"(?!\s*(?:{alt('not_a_reading')})(?![a-z]))(?!\s*/\s*\d)"
     not_count = rf"(?!\s*(?:{alt('counts')})(?![a-z]))"
     units = alt("temperature_units")
@@ -87,7 +92,7 @@ def compile_readers(words: Mapping[str, Any]) -> Readers:
     return Readers(
         spo2=re.compile(
             _keyword(strings(words, "spo2"))
-            + gap
+            + spo2_gap
             + r"(?P<value>\d{1,3}(?:[.,]\d{1,2})?)(?!\d)"
             + not_after
             + not_count,
