@@ -79,6 +79,8 @@ TOPIC_TITLES = {
     "subscribe_alerts": "Nhận thông báo khu vực",
     "check_request_status": "Yêu cầu giúp đỡ của tôi",
     "ask_subscriptions": "Khu vực tôi đang theo dõi",
+    "forget_me": "Xóa dữ liệu của tôi",
+    "report_false_info": "Báo tin sai sự thật",
 }
 
 

@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from sqlalchemy import select
 
 from actions.answers import ActionAnswerQuestion, ActionRateAnswer
-from actions.guard import ENTRY_SLOT, RATING
+from actions.guard import ENTRY_SLOT, RATING, TOPIC_TITLES
 from actions.lockdown import ActionTellLockdownStatus
 from actions.prevention import ActionTellPrevention
 from actions.reply import ActionReply
@@ -245,3 +245,7 @@ async def test_none_of_these_says_loa_does_not_know_and_keeps_the_question(bank_
     assert said.names == ["utter_bank_unknown"]
     (kept,) = asked(bank_db)
     assert (kept.outcome, kept.text, kept.entry_key) == (UNKNOWN, question, None)
+
+
+def test_every_topic_loa_may_offer_has_a_button_title() -> None:
+    assert route.OFFERABLE <= set(TOPIC_TITLES) and route.ASKABLE <= set(TOPIC_TITLES)

@@ -65,6 +65,27 @@ def test_a_thumbs_down_is_kept_with_the_question(http: httpx.Client, stack: Runn
     assert row.outcome == DOWN and row.entry_key
 
 
+def test_an_ambiguous_question_is_asked_about_and_none_of_these_is_kept(
+    http: httpx.Client, stack: RunningStack
+) -> None:
+    """"Can my cat catch it, or give it to us?": two entries are as close; Loa asks which,
+    answers the one chosen, and "none of these" gets the honest answer, kept for the team."""
+    question = "mèo nhà tôi có lây bệnh không"
+    replies = say(http, question, sender="cat owner")
+    assert "không muốn trả lời đoán" in joined(replies)
+    buttons = [b for r in replies for b in r.get("buttons") or []]
+    chosen = [b["payload"] for b in buttons if "pets-" in b["payload"]]
+    assert len(chosen) >= 2, buttons
+    said = joined(say(http, payload=chosen[0], sender="cat owner"))
+    assert "(Nguồn: " in said and "Câu trả lời này có giúp được bạn không?" in said
+    replies = say(http, question, sender="cat owner 2")
+    none = [b for r in replies for b in r.get("buttons") or []][-1]
+    assert none["title"] == "Không phải, tôi hỏi điều khác"
+    said = joined(say(http, payload=none["payload"], sender="cat owner 2"))
+    assert "không muốn đoán" in said
+    assert [q.outcome for q in kept(stack, question)] == [UNKNOWN]
+
+
 def test_the_right_share_on_the_test_set_has_not_dropped(
     stack: RunningStack, rasa_api: httpx.Client
 ) -> None:

@@ -52,9 +52,16 @@ ASKABLE = frozenset(
         "subscribe_alerts",
     }
 )
-# Topics offered when Loa is unsure what was asked: those a button answers, and the two that
-# need nothing but the sender (their own requests, their own subscriptions).
-OFFERABLE = ASKABLE | {"check_request_status", "ask_subscriptions"}
+# Topics offered when Loa is unsure what was asked: those a button answers, those that need
+# nothing but the sender (their own requests, their own subscriptions), and those whose button
+# only asks before anything is done (forgetting the person asks to confirm; a false-information
+# report asks for the details). Not unsubscribing: its button would end a subscription at once.
+OFFERABLE = ASKABLE | {
+    "check_request_status",
+    "ask_subscriptions",
+    "forget_me",
+    "report_false_info",
+}
 # Questions about a place: a place named with Rasa's confident intent is on topic ("còn phường
 # Đông Kinh thì sao?" after a lockdown question).
 PLACE_INTENTS = frozenset(
