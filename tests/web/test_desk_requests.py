@@ -14,13 +14,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.helpdesk import desk as work
 from bot.helpdesk import retention
+from bot.helpdesk import staff as accounts
 from bot.storage import conversations as log
 from bot.storage.helpdesk import HelpRequest, RequestEvent
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR, StaffUser
 from bot.web.desk.auth import LOGIN_PATH
 from testkit import http
-from tests.channels_rig import Rig, rig, wait_for
+from testkit.fakes.telegram import update_message
+from tests.channels_rig import TELEGRAM_SECRET, Rig, rig, wait_for
 from tests.desk_rig import (
     CHEAP,
     KY_LUA,
@@ -525,3 +528,65 @@ def test_a_bad_form_is_refused_clearly_and_keeps_what_was_typed(
     row = row_of(session_factory, code)
     assert (row.status, row.version, row.assignee_id) == ("new", 1, None)
     assert event_kinds(session_factory, code) == ["created"]
+
+
+# -- the event loop ---------------------------------------------------------------------------
+
+SLOW = [
+    # (what waits on the database, the request, the module and function doing that work)
+    ("queue", "GET", "/desk/requests", work, "queue"),
+    ("request page", "GET", "/desk/requests/{code}", work, "detail"),
+    ("note", "POST", "/desk/requests/{code}/note", work, "add_note"),
+    ("sign-in check of a page", "GET", "/desk/requests", accounts, "session_for"),
+    ("sign-in check of a form", "POST", "/desk/requests/{code}/note", accounts, "session_for"),
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "method", "path", "module", "name"), SLOW, ids=[case[0] for case in SLOW]
+)
+def test_a_slow_desk_page_holds_up_no_citizen(
+    desk: Rig,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    label: str,
+    method: str,
+    path: str,
+    module: object,
+    name: str,
+) -> None:
+    """The desk's database work (its pages, its forms, the sign-in check of every request)
+    runs off the app's event loop: while it waits, a citizen's Telegram message is answered.
+    The work here waits until the webhook has been answered: on the loop it would wait for
+    ever (bounded: the webhook's post times out instead)."""
+    code = file_request(session_factory, "telegram:92", KY_LUA)
+    entered, released = threading.Event(), threading.Event()
+    original = getattr(module, name)
+
+    def slow(*args: object, **kwargs: object) -> object:
+        entered.set()
+        released.wait(timeout=20)
+        return original(*args, **kwargs)
+
+    answers: list[int] = []
+    with signed_in_browser(desk.url, "op-kyl") as browser:
+        form = {"csrf": csrf_of(browser.get("/desk")), "text": "Đã gọi điện."}
+        monkeypatch.setattr(module, name, slow)
+        opening = threading.Thread(
+            target=lambda: answers.append(
+                browser.request(
+                    method, path.format(code=code), data=form if method == "POST" else None
+                ).status_code
+            )
+        )
+        opening.start()
+        try:
+            assert entered.wait(timeout=20), f"{label}: the slow work was never reached"
+            update = update_message(1, 4343, "số đường dây nóng")
+            headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+            assert desk.post("/webhooks/telegram", update, headers).status_code == 200
+            assert not released.is_set() and opening.is_alive()  # answered while it waited
+        finally:
+            released.set()
+            opening.join(timeout=30)
+    assert not opening.is_alive() and answers == [303 if method == "POST" else 200]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ from bot.web.desk.auth import (
     LOGIN_COOKIE_SECONDS,
     LOGIN_PATH,
     PATH,
+    FormFields,
     SignedStaff,
     desk_of,
     set_cookie,
@@ -55,6 +57,7 @@ def add_routes(
         per_minute=max(1, cfg.desk_logins_per_minute),
         clock=clock,
     )
+    counting = threading.Lock()  # the sign-in route runs in FastAPI's thread pool
 
     def login_page(request: Request, status: int = 200, **values: Any) -> Response:
         """The sign-in form, with a fresh form token in its own cookie."""
@@ -68,19 +71,20 @@ def add_routes(
         return response
 
     @router.get("/login", include_in_schema=False)
-    async def login_form(request: Request) -> Response:
+    def login_form(request: Request) -> Response:
         if signed_in(request) is not None:
             return RedirectResponse(PATH, status_code=303)
         return login_page(request)
 
     @router.post("/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
+    def login(request: Request, form: FormFields) -> Response:
         desk = desk_of(request)
         address = client_address(request, cfg.trusted_proxy_header)
-        form = await request.form()
         username = str(form.get("username", ""))[:MAX_USERNAME_FIELD]
         password = str(form.get("password", ""))
-        if not logins.allow(address):
+        with counting:
+            allowed = logins.allow(address)
+        if not allowed:
             logger.warning("desk sign-in refused for %s: too many attempts", address)
             return login_page(request, 429, error="flood", username=username)
         now = desk.now()
@@ -133,7 +137,7 @@ def add_routes(
         return response
 
     @router.post("/logout", include_in_schema=False)
-    async def logout(request: Request, staff: SignedStaff) -> Response:
+    def logout(request: Request, staff: SignedStaff) -> Response:
         desk = desk_of(request)
         signed = signed_in(request)
         assert signed is not None  # current_staff saw to it
@@ -151,7 +155,7 @@ def add_routes(
     targets = Targets.from_settings(cfg)
 
     @router.get("", include_in_schema=False)
-    async def home(request: Request, staff: SignedStaff) -> Response:
+    def home(request: Request, staff: SignedStaff) -> Response:
         desk = desk_of(request)
         overdue: list[watch.Late] = []
         overdue_total = 0
@@ -175,13 +179,12 @@ def add_routes(
         )
 
     @router.get("/password", include_in_schema=False)
-    async def password_form(request: Request, staff: SignedStaff) -> Response:
+    def password_form(request: Request, staff: SignedStaff) -> Response:
         return desk_of(request).page(request, "desk/password.html")
 
     @router.post("/password", include_in_schema=False)
-    async def change_password(request: Request, staff: SignedStaff) -> Response:
+    def change_password(request: Request, staff: SignedStaff, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         current, new = str(form.get("current", "")), str(form.get("new", ""))
         if new != str(form.get("again", "")):
             return desk.page(request, "desk/password.html", 422, error="mismatch")

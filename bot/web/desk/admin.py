@@ -17,7 +17,7 @@ from bot.helpdesk import staff as accounts
 from bot.helpdesk.staff import MANAGE_USERS, VIEW_AUDIT, Staff
 from bot.storage.staff import ROLES, StaffUser
 from bot.web.desk.accounts import commune_names
-from bot.web.desk.auth import NotFound, desk_of, require
+from bot.web.desk.auth import FormFields, NotFound, desk_of, require
 
 AUDIT_PER_PAGE = 50
 
@@ -79,14 +79,13 @@ def add_routes(router: APIRouter, *, province: str) -> None:
         return user
 
     @router.get("/admin/users", include_in_schema=False)
-    async def users(request: Request, staff: Admin) -> Response:
+    def users(request: Request, staff: Admin) -> Response:
         with desk_of(request).sessions() as session:
             return users_page(request, session)
 
     @router.post("/admin/users", include_in_schema=False)
-    async def add_user(request: Request, staff: Admin) -> Response:
+    def add_user(request: Request, staff: Admin, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         password = temporary_password()
         codes = [int(str(c)) for c in form.getlist("communes") if str(c).isdigit()]
         with desk.sessions() as session:
@@ -117,9 +116,9 @@ def add_routes(router: APIRouter, *, province: str) -> None:
             return users_page(request, session, shown_password=password, shown_for=user.username)
 
     @router.post("/admin/users/{user_id}/active", include_in_schema=False)
-    async def set_active(request: Request, user_id: int, staff: Admin) -> Response:
+    def set_active(request: Request, user_id: int, staff: Admin, form: FormFields) -> Response:
         desk = desk_of(request)
-        active = (await request.form()).get("active") == "1"
+        active = form.get("active") == "1"
         with desk.sessions() as session:
             user = target(session, user_id)
             if user.id == staff.id and not active:
@@ -138,7 +137,7 @@ def add_routes(router: APIRouter, *, province: str) -> None:
             return users_page(request, session, done="active" if active else "inactive")
 
     @router.post("/admin/users/{user_id}/password", include_in_schema=False)
-    async def reset_password(request: Request, user_id: int, staff: Admin) -> Response:
+    def reset_password(request: Request, user_id: int, staff: Admin) -> Response:
         desk = desk_of(request)
         password = temporary_password()
         with desk.sessions() as session:
@@ -159,7 +158,7 @@ def add_routes(router: APIRouter, *, province: str) -> None:
             return users_page(request, session, shown_password=password, shown_for=user.username)
 
     @router.post("/admin/users/{user_id}/sessions", include_in_schema=False)
-    async def revoke_sessions(request: Request, user_id: int, staff: Admin) -> Response:
+    def revoke_sessions(request: Request, user_id: int, staff: Admin) -> Response:
         desk = desk_of(request)
         with desk.sessions() as session:
             user = target(session, user_id)
@@ -177,7 +176,7 @@ def add_routes(router: APIRouter, *, province: str) -> None:
             return users_page(request, session, done="revoked")
 
     @router.get("/admin/audit", include_in_schema=False)
-    async def audit_log(request: Request, staff: Auditor, page: int = 1) -> Response:
+    def audit_log(request: Request, staff: Auditor, page: int = 1) -> Response:
         desk = desk_of(request)
         page = max(1, min(page, 10**6))
         with desk.sessions() as session:

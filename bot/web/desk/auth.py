@@ -8,6 +8,11 @@ development desk, reached over plain HTTP, gets a cookie without it — a browse
 send a Secure cookie back over http://127.0.0.1. Every POST carries a ``csrf`` field: the
 session's token once signed in, and before sign-in a token the login page set in its own
 cookie (double submit), so no page of another site can post anything here.
+
+The desk's routes and these dependencies are plain functions, which FastAPI runs in its thread
+pool: their database work (and password hashing) never holds up the event loop that serves the
+citizens' webhooks. What must run on the loop is awaited there: the form (``FormFields``, read
+once by ``csrf_protect``) and the outbox's wake-up (``wake_outbox``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from bot.helpdesk import staff as accounts
 from bot.helpdesk.staff import Policy, Staff
@@ -124,7 +132,8 @@ def set_cookie(
 
 
 def signed_in(request: Request) -> Signed | None:
-    """The request's session, looked up once per request (None when there is none valid)."""
+    """The request's session, looked up once per request (None when there is none valid);
+    it reads the database: call it off the event loop."""
     if hasattr(request.state, "signed"):
         found: Signed | None = request.state.signed
         return found
@@ -143,7 +152,7 @@ def signed_in(request: Request) -> Signed | None:
     return signed
 
 
-async def current_staff(request: Request) -> Staff:
+def current_staff(request: Request) -> Staff:
     """The dependency of every signed-in page: the staff member, or LoginRequired."""
     signed = signed_in(request)
     if signed is None:
@@ -157,8 +166,8 @@ SignedStaff = Annotated[Staff, Depends(current_staff)]
 def require(action: str) -> Callable[..., Any]:
     """A dependency: the staff member if ``may(staff, action)`` anywhere, else Forbidden."""
 
-    async def check(request: Request) -> Staff:
-        staff = await current_staff(request)
+    def check(request: Request) -> Staff:
+        staff = current_staff(request)
         if not accounts.may(staff, action):
             raise Forbidden()
         return staff
@@ -178,9 +187,24 @@ async def csrf_protect(request: Request) -> None:
     if request.url.path == LOGIN_PATH:
         expected = request.cookies.get(LOGIN_COOKIE, "")
     else:
-        signed = signed_in(request)
+        signed = await run_in_threadpool(signed_in, request)
         if signed is None:
             raise LoginRequired()
         expected = signed.csrf
     if not expected or not given or not hmac.compare_digest(given, expected):
         raise CsrfFailed()
+
+
+async def form_fields(request: Request) -> FormData:
+    """The POST's form, for a route that runs in the thread pool (``csrf_protect`` has read
+    it already: this gives the same one)."""
+    return await request.form()
+
+
+FormFields = Annotated[FormData, Depends(form_fields)]
+
+
+def wake_outbox(request: Request) -> None:
+    """Something was queued for the outbox: wake it now. For a route in the thread pool: the
+    outbox's event belongs to the event loop, so it is set there."""
+    anyio.from_thread.run_sync(request.app.state.outbox.wake)

@@ -29,7 +29,7 @@ from bot.settings import Settings
 from bot.storage.alerts import APPROVED, BROADCAST_STATUSES, DRAFT, Broadcast
 from bot.storage.staff import StaffUser
 from bot.web.desk import area_names
-from bot.web.desk.auth import BadRequest, NotFound, desk_of, require
+from bot.web.desk.auth import BadRequest, FormFields, NotFound, desk_of, require
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +44,7 @@ MAX_AREAS = 50  # names in a one-off form's area box
 
 def add_routes(router: APIRouter, *, cfg: Settings) -> None:
     @router.get("/broadcasts", include_in_schema=False)
-    async def listing(
-        request: Request, staff: Reader, status: str = "", page: str = "1"
-    ) -> Response:
+    def listing(request: Request, staff: Reader, status: str = "", page: str = "1") -> Response:
         desk = desk_of(request)
         number = int(page) if page.isdigit() and 0 < len(page) < 7 else 0
         if (status and status not in BROADCAST_STATUSES) or number < 1:
@@ -74,13 +72,12 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         )
 
     @router.get("/broadcasts/new", include_in_schema=False)
-    async def new_form(request: Request, staff: Officer) -> Response:
+    def new_form(request: Request, staff: Officer) -> Response:
         return _new_page(request, typed={})
 
     @router.post("/broadcasts/new", include_in_schema=False)
-    async def create(request: Request, staff: Officer) -> Response:
+    def create(request: Request, staff: Officer, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         typed = {k: str(form.get(k, "")) for k in ("areas", "title", "template")}
         typed["urgent"] = "1" if form.get("urgent") else ""
         picked = [str(v) for v in form.getlist("unit")]
@@ -110,13 +107,13 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return _back(made_id, "created")
 
     @router.get("/broadcasts/{number}", include_in_schema=False)
-    async def one(request: Request, number: str, staff: Reader) -> Response:
+    def one(request: Request, number: str, staff: Reader) -> Response:
         done = request.query_params.get("done", "")
         flash = done if done in FLASHES else None
         return _broadcast_page(request, cfg, staff, _id(number), flash=flash)
 
     @router.get("/broadcasts/{number}/progress", include_in_schema=False)
-    async def progress(request: Request, number: str, staff: Reader) -> Response:
+    def progress(request: Request, number: str, staff: Reader) -> Response:
         """The numbers of the progress block, for the page's script (every POLL_SECONDS)."""
         desk = desk_of(request)
         broadcast_id = _id(number)
@@ -141,9 +138,8 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @router.post("/broadcasts/{number}/edit", include_in_schema=False)
-    async def edit(request: Request, number: str, staff: Officer) -> Response:
+    def edit(request: Request, number: str, staff: Officer, form: FormFields) -> Response:
         broadcast_id = _id(number)
-        form = await request.form()
         typed = {"title": str(form.get("title", "")), "template": str(form.get("template", ""))}
 
         def change(session: Session, now: datetime, version: int) -> object:
@@ -155,9 +151,8 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return _act(request, cfg, staff, broadcast_id, form, change, "saved", typed)
 
     @router.post("/broadcasts/{number}/approve", include_in_schema=False)
-    async def approve(request: Request, number: str, staff: Approver) -> Response:
+    def approve(request: Request, number: str, staff: Approver, form: FormFields) -> Response:
         broadcast_id = _id(number)
-        form = await request.form()
 
         def change(session: Session, now: datetime, version: int) -> object:
             return work.approve(
@@ -168,9 +163,8 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return _act(request, cfg, staff, broadcast_id, form, change, "approved")
 
     @router.post("/broadcasts/{number}/cancel", include_in_schema=False)
-    async def cancel(request: Request, number: str, staff: Officer) -> Response:
+    def cancel(request: Request, number: str, staff: Officer, form: FormFields) -> Response:
         broadcast_id = _id(number)
-        form = await request.form()
 
         def change(session: Session, now: datetime, version: int) -> object:
             return work.cancel(

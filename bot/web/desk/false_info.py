@@ -34,7 +34,7 @@ from bot.storage.reports import (
     VERDICTS,
     FalseInfoReport,
 )
-from bot.web.desk.auth import NotFound, desk_of, require
+from bot.web.desk.auth import FormFields, NotFound, desk_of, require, wake_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +58,7 @@ Inspector = Annotated[Staff, Depends(require(HANDLE_FALSE_INFO))]
 
 def add_routes(router: APIRouter) -> None:
     @router.get("/reports", include_in_schema=False)
-    async def queue(
-        request: Request, staff: Reader, status: str = OPEN, page: str = "1"
-    ) -> Response:
+    def queue(request: Request, staff: Reader, status: str = OPEN, page: str = "1") -> Response:
         desk = desk_of(request)
         number = int(page) if page.isdigit() and 0 < len(page) < 7 else 0
         if status not in FILTERS or number < 1:
@@ -82,13 +80,12 @@ def add_routes(router: APIRouter) -> None:
         )
 
     @router.get("/reports/{code}", include_in_schema=False)
-    async def claim(request: Request, code: str, staff: Reader) -> Response:
+    def claim(request: Request, code: str, staff: Reader) -> Response:
         return _claim_page(request, staff, code)
 
     @router.post("/reports/{code}/take", include_in_schema=False)
-    async def take(request: Request, code: str, staff: Inspector) -> Response:
+    def take(request: Request, code: str, staff: Inspector, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         version = _version(form.get("version"))
         with desk.sessions() as session:
             _audit(session, staff, "false_info_take", code, desk.now())
@@ -105,9 +102,8 @@ def add_routes(router: APIRouter) -> None:
         return _done(code, "taken")
 
     @router.post("/reports/{code}/publish", include_in_schema=False)
-    async def publish(request: Request, code: str, staff: Inspector) -> Response:
+    def publish(request: Request, code: str, staff: Inspector, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         typed = {"verdict": str(form.get("verdict", "")), "text": str(form.get("text", ""))}
         version = _version(form.get("version"))
         now = desk.now()
@@ -139,13 +135,12 @@ def add_routes(router: APIRouter) -> None:
             except reports.Conflict as conflict:
                 session.rollback()
                 return _conflict(request, staff, code, conflict, typed)
-        request.app.state.outbox.wake()
+        wake_outbox(request)
         return _done(code, "published", told=told)
 
     @router.post("/reports/{code}/dismiss", include_in_schema=False)
-    async def dismiss(request: Request, code: str, staff: Inspector) -> Response:
+    def dismiss(request: Request, code: str, staff: Inspector, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         version = _version(form.get("version"))
         with desk.sessions() as session:
             _audit(session, staff, "false_info_dismiss", code, desk.now())

@@ -29,7 +29,7 @@ from bot.settings import Settings
 from bot.storage.content import AreaLevel
 from bot.storage.staff import AuditEntry, StaffUser
 from bot.web.desk import area_names
-from bot.web.desk.auth import desk_of, require
+from bot.web.desk.auth import FormFields, desk_of, require
 
 logger = logging.getLogger(__name__)
 
@@ -65,13 +65,12 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return response
 
     @router.get("/levels", include_in_schema=False)
-    async def overview(request: Request, staff: Reader) -> Response:
+    def overview(request: Request, staff: Reader) -> Response:
         return page(request, staff)
 
     @router.post("/levels", include_in_schema=False)
-    async def set_level(request: Request, staff: Officer) -> Response:
+    def set_level(request: Request, staff: Officer, form: FormFields) -> Response:
         desk = desk_of(request)
-        form = await request.form()
         typed = {k: str(form.get(k, ""))[:MAX_FIELD].strip() for k in FIELDS}
         unit = area_names.unit_of(typed["unit"]) if typed["unit"] else None
         if unit is None:

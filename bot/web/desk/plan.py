@@ -34,7 +34,7 @@ def monday_of(moment: datetime) -> date:
 
 def add_routes(router: APIRouter) -> None:
     @router.get("/broadcasts/plan", include_in_schema=False)
-    async def plan(request: Request, staff: Reader, week: str = "") -> Response:
+    def plan(request: Request, staff: Reader, week: str = "") -> Response:
         desk = desk_of(request)
         now = desk.now()
         this_week = monday_of(now)

@@ -40,7 +40,15 @@ from bot.storage.helpdesk import (
 )
 from bot.storage.staff import StaffUser
 from bot.web.desk.admin import province_communes
-from bot.web.desk.auth import BadRequest, Forbidden, NotFound, desk_of, require
+from bot.web.desk.auth import (
+    BadRequest,
+    Forbidden,
+    FormFields,
+    NotFound,
+    desk_of,
+    require,
+    wake_outbox,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +148,7 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return sorted(((c, commune_name(c)) for c in staff.communes), key=lambda c: c[1])
 
     @router.get("/requests", include_in_schema=False)
-    async def queue(request: Request, staff: Worker) -> Response:
+    def queue(request: Request, staff: Worker) -> Response:
         desk = desk_of(request)
         picked = chosen(request.query_params, staff)
         now = desk.now()
@@ -167,7 +175,7 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return response
 
     @router.get("/requests/new", include_in_schema=False)
-    async def newer(request: Request, staff: Worker) -> Response:
+    def newer(request: Request, staff: Worker) -> Response:
         """How many requests the queue with these filters got since ``since`` (the queue
         page's script asks every ``POLL_SECONDS``)."""
         desk = desk_of(request)
@@ -228,7 +236,7 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
             return response
 
     @router.get("/requests/{code}", include_in_schema=False)
-    async def one(request: Request, code: str, staff: Worker) -> Response:
+    def one(request: Request, code: str, staff: Worker) -> Response:
         done = request.query_params.get("done", "")
         return request_page(request, staff, _code(code), flash=done if done in FLASHES else None)
 
@@ -255,11 +263,11 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
                 request, staff, code, refused.status, error=refused.error, **refused.values
             )
         if wake:
-            request.app.state.outbox.wake()  # the person is told: the outbox sends it now
+            wake_outbox(request)  # the person is told: the outbox sends it now
         return back(code, outcome if isinstance(outcome, str) else done)
 
     @router.post("/requests/{code}/claim", include_in_schema=False)
-    async def claim(request: Request, code: str, staff: Worker) -> Response:
+    def claim(request: Request, code: str, staff: Worker) -> Response:
         code = _code(code)
 
         def change(session: Session, user: StaffUser, now: datetime) -> object:
@@ -273,14 +281,14 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return act(request, staff, code, change, "claim", wake=True)
 
     @router.post("/requests/{code}/release", include_in_schema=False)
-    async def release(request: Request, code: str, staff: Worker) -> Response:
+    def release(request: Request, code: str, staff: Worker) -> Response:
         code = _code(code)
         return act(request, staff, code, lambda s, u, now: work.release(s, u, code, now), "release")
 
     @router.post("/requests/{code}/assign", include_in_schema=False)
-    async def assign(request: Request, code: str, staff: Worker) -> Response:
+    def assign(request: Request, code: str, staff: Worker, form: FormFields) -> Response:
         code = _code(code)
-        chosen_id = str((await request.form()).get("staff_id", ""))
+        chosen_id = str(form.get("staff_id", ""))
 
         def change(session: Session, user: StaffUser, now: datetime) -> object:
             try:
@@ -295,9 +303,9 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return act(request, staff, code, change, "assign")
 
     @router.post("/requests/{code}/note", include_in_schema=False)
-    async def note(request: Request, code: str, staff: Worker) -> Response:
+    def note(request: Request, code: str, staff: Worker, form: FormFields) -> Response:
         code = _code(code)
-        text = str((await request.form()).get("text", ""))
+        text = str(form.get("text", ""))
 
         def change(session: Session, user: StaffUser, now: datetime) -> object:
             try:
@@ -308,9 +316,9 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return act(request, staff, code, change, "note")
 
     @router.post("/requests/{code}/reply", include_in_schema=False)
-    async def reply(request: Request, code: str, staff: Worker) -> Response:
+    def reply(request: Request, code: str, staff: Worker, form: FormFields) -> Response:
         code = _code(code)
-        text = str((await request.form()).get("text", ""))
+        text = str(form.get("text", ""))
 
         def change(session: Session, user: StaffUser, now: datetime) -> object:
             try:
@@ -323,9 +331,8 @@ def add_routes(router: APIRouter, *, cfg: Settings) -> None:
         return act(request, staff, code, change, "reply", wake=True)
 
     @router.post("/requests/{code}/status", include_in_schema=False)
-    async def set_status(request: Request, code: str, staff: Worker) -> Response:
+    def set_status(request: Request, code: str, staff: Worker, form: FormFields) -> Response:
         code = _code(code)
-        form = await request.form()
         to, reason = str(form.get("to", "")), str(form.get("reason", ""))
         version = str(form.get("version", ""))
         kept = {"status_to": to, "status_reason": reason}
