@@ -61,7 +61,10 @@ def test_a_confident_intent_off_its_topic_gives_way_to_the_bank() -> None:
 
 def test_unsure_loa_asks_about_the_close_entries_and_the_intent_on_its_topic() -> None:
     best = LIMITS.bank_low - 0.02
-    hits = [Hit("a", best), Hit("b", LIMITS.ask_bank + 0.01), Hit("c", LIMITS.ask_bank - 0.01)]
+    # "c" is too far behind the best to be offered (and "a", "b" are over ``ask_bank``).
+    window = LIMITS.ask_window
+    hits = [Hit("a", best), Hit("b", best - window + 0.01), Hit("c", best - window - 0.02)]
+    assert best - window + 0.01 >= LIMITS.ask_bank
     text = "muốn biết triệu chứng thế nào thì nên đi xét nghiệm"
     route = decide(text, [("ask_symptoms", 0.6), ("ask_prevention", 0.3)], hits)
     assert route.kind == ASK
