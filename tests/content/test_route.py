@@ -78,6 +78,15 @@ def test_unsure_loa_asks_about_the_close_entries_and_the_intent_on_its_topic() -
     assert (route.kind, route.hits, route.choices) == (ASK, (), ("ask_symptoms",))
 
 
+def test_rasas_second_intent_is_offered_too_when_it_is_on_its_topic() -> None:
+    text = "tuần trước mình có đăng ký, giờ theo dõi những khu nào"
+    ranking = [("subscribe_alerts", 0.7), ("ask_subscriptions", LIMITS.ask_second + 0.01)]
+    route = decide(text, ranking, WEAK)
+    assert (route.kind, route.choices) == (ASK, ("subscribe_alerts", "ask_subscriptions"))
+    ranking = [("subscribe_alerts", 0.7), ("ask_subscriptions", LIMITS.ask_second - 0.01)]
+    assert decide(text, ranking, WEAK).choices == ("subscribe_alerts",)
+
+
 def test_a_question_back_offers_at_most_ask_most_choices() -> None:
     best = LIMITS.bank_low - 0.02
     hits = [Hit(k, best - i * 0.01) for i, k in enumerate("abcde")]

@@ -93,10 +93,12 @@ class Limits:
     mixed_min: float = 0.3  # … when the second is at least this likely
     # Not sure enough to answer: rather than "Loa chưa biết", ask whether it is one of the
     # entries scoring from ``ask_bank`` (within ``ask_window`` of the best) or Rasa's best
-    # intent on its topic from ``ask_intent``; at most ``ask_most`` choices.
+    # intent on its topic from ``ask_intent`` (and its second from ``ask_second``); at most
+    # ``ask_most`` choices, the intents first.
     ask_bank: float = 0.35
     ask_window: float = 0.1
     ask_intent: float = 0.3
+    ask_second: float = 0.2  # … and Rasa's second intent on its topic from here
     ask_most: int = 3
 
 
@@ -293,18 +295,19 @@ def _unsure(
     """Neither an intent nor the bank is sure: ask whether the person meant one of the
     likeliest (ASK), or say honestly that Loa does not know (UNKNOWN) when nothing is close.
     Offering a choice says nothing wrong: the person picks, or says none of them."""
-    intent, confidence = top_intent(ranking)
+    intent = top_intent(ranking)[0]
     best = hits[0].score if hits else 0.0
     entries = tuple(
         h for h in hits if h.score >= limits.ask_bank and best - h.score <= limits.ask_window
     )
-    topics: tuple[str, ...] = ()
-    if (
-        intent in OFFERABLE
-        and confidence >= limits.ask_intent
-        and on_topic(intent, text, place=place, thresholds=thresholds)
-    ):
-        topics = (intent,)
+    ranked = [(name, conf) for name, conf in ranking if name != FALLBACK][:2]
+    topics = tuple(
+        name
+        for rank, (name, conf) in enumerate(ranked)
+        if name in OFFERABLE
+        and conf >= (limits.ask_intent if rank == 0 else limits.ask_second)
+        and on_topic(name, text, place=place, thresholds=thresholds)
+    )
     entries = entries[: max(limits.ask_most - len(topics), 0)]
     if not entries and not topics:
         return Route(UNKNOWN, intent)
