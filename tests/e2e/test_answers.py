@@ -68,7 +68,7 @@ def test_a_thumbs_down_is_kept_with_the_question(http: httpx.Client, stack: Runn
 def test_an_ambiguous_question_is_asked_about_and_none_of_these_is_kept(
     http: httpx.Client, stack: RunningStack
 ) -> None:
-    """"Can my cat catch it, or give it to us?": two entries are as close; Loa asks which,
+    """Can my cat catch it, or give it to us? Two entries are as close: Loa asks which,
     answers the one chosen, and "none of these" gets the honest answer, kept for the team."""
     question = "mèo nhà tôi có lây bệnh không"
     replies = say(http, question, sender="cat owner")
