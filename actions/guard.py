@@ -164,14 +164,12 @@ async def answer_route(
     if route.kind == WHICH:
         buttons = [{"title": TOPIC_TITLES[i], "payload": f"/{i}"} for i in route.choices]
         dispatcher.utter_message(response="utter_bank_which", buttons=buttons)
-        area = asked(tracker).area  # the place named now answers the button too
-        return [SlotSet(PLACE_SLOT, area.key)] if area is not None else []
+        return _place_kept(tracker)
     if route.kind == ASK:
         dispatcher.utter_message(
             response="utter_bank_ask", buttons=await db(lambda s: ask_buttons(s, route))
         )
-        area = asked(tracker).area
-        return [SlotSet(PLACE_SLOT, area.key)] if area is not None else []
+        return _place_kept(tracker)
     if route.kind == BANK and route.entry:
         alternatives = [hit.key for hit in route.hits[1:]]
         for message in await db(lambda s: bank_answer(s, str(route.entry), alternatives)):
@@ -182,6 +180,12 @@ async def answer_route(
     await write(lambda s: record(text, UNKNOWN, at=utcnow(), session=s))
     dispatcher.utter_message(response="utter_bank_unknown")
     return []
+
+
+def _place_kept(tracker: Tracker) -> list[EventType]:
+    """Before topic buttons: the place named now answers the button too."""
+    area = asked(tracker).area
+    return [SlotSet(PLACE_SLOT, area.key)] if area is not None else []
 
 
 def _button(title: str, intent: str, **entities: str) -> dict[str, str]:
