@@ -27,6 +27,8 @@ from tests.channels_rig import Rig, rig
 
 pytestmark = pytest.mark.slow
 PHONE, DESKTOP = VIEWPORTS["phone"], VIEWPORTS["desktop"]
+# Resolves when the element's animations (its slide-in) have finished.
+SETTLED = "el => Promise.all(el.getAnimations({subtree: true}).map(a => a.finished))"
 # Before any script of the portal: its globals, and every CSP violation it reports.
 WATCH = """
 window.__globals = Object.getOwnPropertyNames(window);
@@ -224,6 +226,9 @@ def test_on_a_phone_the_widget_fills_the_screen(database_url, session_factory, p
         # The widget gives the chat's input the focus once the frame has loaded; the keys
         # below wait for it (a late load once took the focus back in the middle of them).
         expect(chat_frame(page).locator("#text")).to_be_focused()
+        # The panel slides in (0.15 s); on a loaded machine a frame of it was once measured
+        # (y 0.17): measure where it comes to rest.
+        dialog.evaluate(SETTLED)
         assert dialog.bounding_box() == {"x": 0, "y": 0, **PHONE}
         close = page.get_by_role("button", name="Đóng khung trò chuyện")
         box = close.bounding_box()
