@@ -70,8 +70,10 @@ def compile_readers(words: Mapping[str, Any]) -> Readers:
     # Between a keyword and its number: nothing, or up to GAP characters without digits or a
     # sentence end, not ending in a letter ("sốt, SpO2 97": the "2" of "spo2" is not a
     # temperature).
-    gap = rf"(?P<gap>[^\d\n.;!?]{{0,{GAP}}}[^a-z\d\n.;!?])?"
-    spo2_gap = gap.replace(f"{{0,{GAP}}}", f"{{0,{SPO2_GAP}}}")
+    def gap_of(chars: int) -> str:
+        return rf"(?P<gap>[^\d\n.;!?]{{0,{chars}}}[^a-z\d\n.;!?])?"
+
+    gap, spo2_gap = gap_of(GAP), gap_of(SPO2_GAP)
     not_after = rf"(?!\s*(?:{alt('not_a_reading')})(?![a-z]))(?!\s*/\s*\d)"
     not_count = rf"(?!\s*(?:{alt('counts')})(?![a-z]))"
     units = alt("temperature_units")
