@@ -99,7 +99,21 @@ def test_a_need_or_a_greeting_loa_is_unsure_of_is_never_offered_as_a_choice() ->
     # request_help is offered (its button starts the form); a greeting, a place alone, a wish
     # to be forgotten or to unsubscribe are not: a button would act on what was not said.
     for intent in ("greet", "inform_place", "forget_me", "unsubscribe_alerts"):
-        assert decide("hủy hết, chào", [(intent, 0.6)], WEAK).kind == UNKNOWN, intent
+        assert decide("hủy hết đi", [(intent, 0.6)], WEAK).kind == UNKNOWN, intent
+
+
+def test_smalltalk_rasa_is_fairly_sure_of_is_answered_when_its_words_are_there() -> None:
+    fair = LIMITS.smalltalk_said + 0.05
+    assert fair < LIMITS.smalltalk
+    route = decide("Chào Loa, chúc buổi sáng tốt lành", [("greet", fair)], WEAK)
+    assert (route.kind, route.intent) == (INTENT, "greet")
+    route = decide("Cảm ơn Loa nhé, mình chào đây", [("thank", fair)], WEAK)
+    assert (route.kind, route.intent) == (INTENT, "thank")
+    # Rasa's guess without the words is not enough ("đa tạ" is not affirming)
+    assert decide("đa tạ nhé", [("affirm", fair)], WEAK).kind == UNKNOWN
+    assert decide("thôi nhé", [("greet", fair)], WEAK).kind == UNKNOWN
+    below = LIMITS.smalltalk_said - 0.05
+    assert decide("Chào Loa", [("greet", below)], WEAK).kind == UNKNOWN
 
 
 def test_out_of_scope_and_fallback_go_to_the_bank_or_say_they_do_not_know() -> None:
@@ -155,7 +169,12 @@ def test_report_symptoms_is_on_topic_only_with_a_symptom_or_a_reading() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["What is the hotline number?", "How can I get a covid test here", "Where is the hospital"],
+    [
+        "What is the hotline number?",
+        "How can I get a covid test here",
+        "Where is the hospital",
+        "Bonjour, quel est le niveau d'alerte à Lạng Sơn en ce moment ?",
+    ],
 )
 def test_english_is_told_loa_understands_vietnamese(text: str) -> None:
     assert foreign(text)
@@ -164,7 +183,15 @@ def test_english_is_told_loa_understands_vietnamese(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["the thi do la the nao", "toi can giup do", "co ai o do khong", "Mỹ có phong tỏa không"],
+    [
+        "the thi do la the nao",
+        "toi can giup do",
+        "co ai o do khong",
+        "Mỹ có phong tỏa không",
+        "mẹ em ở Pháp về, có phải cách ly không",
+        "help me với, test nhanh ở đâu",
+        "qui định cách ly y tế ở nhà thế nào",
+    ],
 )
 def test_vietnamese_without_diacritics_is_not_english(text: str) -> None:
     assert not foreign(text)

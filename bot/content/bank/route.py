@@ -89,6 +89,9 @@ class Limits:
     bank_over: float = 0.58  # … and over a confident intent from here
     close: float = 0.06  # a second entry this close to the best is offered as a button
     smalltalk: float = 0.9
+    # … or from here when its own words are there ("Chào Loa, chúc buổi sáng tốt lành": greet
+    # 0.70; "Cảm ơn Loa nhé, mình chào đây": thank 0.83; ``route.yml``, ``smalltalk``)
+    smalltalk_said: float = 0.6
     mixed: float = 0.15  # two topical intents this close in confidence: ask which …
     mixed_min: float = 0.3  # … when the second is at least this likely
     # Not sure enough to answer: rather than "Loa chưa biết", ask whether it is one of the
@@ -121,6 +124,7 @@ class Route:
 @dataclass(frozen=True)
 class Vocabulary:
     topics: dict[str, tuple[tuple[str, ...], ...]]  # intent → its topic phrases, as words
+    smalltalk: dict[str, tuple[tuple[str, ...], ...]]  # smalltalk intent → its own phrases
     english: frozenset[str]
     elsewhere: tuple[tuple[str, ...], ...]  # phrases of other everyday subjects, as words
     epidemic: tuple[tuple[str, ...], ...]  # phrases that keep a message on Loa's subject …
@@ -134,6 +138,10 @@ def vocabulary() -> Vocabulary:
         intent: tuple(tuple(tokens(phrase)) for phrase in phrases)
         for intent, phrases in (raw.get("topics") or {}).items()
     }
+    smalltalk = {
+        intent: tuple(tuple(tokens(phrase)) for phrase in phrases)
+        for intent, phrases in (raw.get("smalltalk") or {}).items()
+    }
     elsewhere = tuple(
         tuple(tokens(str(phrase)))
         for phrases in (raw.get("elsewhere") or {}).values()
@@ -142,7 +150,7 @@ def vocabulary() -> Vocabulary:
     epidemic = tuple(tuple(tokens(str(phrase))) for phrase in raw.get("epidemic") or ())
     not_epidemic = tuple(tuple(tokens(str(phrase))) for phrase in raw.get("not_epidemic") or ())
     english = frozenset(vi.fold(w) for w in raw.get("english") or ())
-    return Vocabulary(topics, english, elsewhere, epidemic, not_epidemic)
+    return Vocabulary(topics, smalltalk, english, elsewhere, epidemic, not_epidemic)
 
 
 def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
@@ -189,6 +197,12 @@ def on_topic(
     return any(_contains(words, phrase) for phrase in phrases)
 
 
+def said(intent: str, text: str) -> bool:
+    """Whether ``text`` has the words of smalltalk ``intent`` ("cảm ơn" for thank)."""
+    words = tokens(text)
+    return any(_contains(words, phrase) for phrase in vocabulary().smalltalk.get(intent, ()))
+
+
 def elsewhere(text: str) -> bool:
     """About another everyday subject: ``text`` names one (a storm, a telecom, a bank, a fine…)
     and no word of the epidemic."""
@@ -208,16 +222,21 @@ _OTHER_SCRIPT = re.compile(
 
 
 def foreign(text: str) -> bool:
-    """Not Vietnamese: letters of another script, or (with no Vietnamese letter at all) at
-    least two English words (of those that are not also Vietnamese without diacritics) making
-    up a fifth of the words."""
+    """Not Vietnamese: letters of another script; or at least two English or French words (of
+    those that are not also Vietnamese without diacritics) making up a fifth of the words and
+    no Vietnamese letter at all; or three such words making up more than half of the words
+    whatever the letters ("Bonjour, quel est le niveau d'alerte à Lạng Sơn ?": French shares
+    "à", "é", "ê" with Vietnamese)."""
     if len(_OTHER_SCRIPT.findall(text)) >= 2:
+        return True
+    words = vi.words(text)
+    known = vocabulary().english
+    other = sum(1 for w in words if w in known)
+    if other >= 3 and other * 2 > len(words):
         return True
     if any(vi.fold(ch) != ch.lower() for ch in _NOT_ASCII.findall(text) if ch.isalpha()):
         return False
-    words = vi.words(text)
-    english = sum(1 for w in words if w in vocabulary().english)
-    return english >= 2 and english * 5 >= len(words)
+    return other >= 2 and other * 5 >= len(words)
 
 
 def top_intent(ranking: Sequence[tuple[str, float]]) -> tuple[str, float]:
@@ -262,6 +281,8 @@ def decide(
         if bank is not None:
             return bank
         if confidence >= limits.smalltalk:
+            return Route(INTENT, intent)
+        if confidence >= limits.smalltalk_said and said(intent, text):
             return Route(INTENT, intent)
         return _unsure(text, ranking, hits, place, limits, thresholds)
     topical = on_topic(intent, text, place=place, thresholds=thresholds)
