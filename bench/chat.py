@@ -285,7 +285,35 @@ def closed_loop(results: dict[str, Any]) -> None:
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
+def memory_only(cs: CurveSettings) -> int:
+    """``python -m bench.chat memory``: only the memory part, for each number of Rasa processes
+    in BENCH_RASA, at BENCH_MEMORY_RATE (default: the stored curve's median capacity, at most
+    MEMORY_RATE_MAX); the result replaces that configuration's ``memory`` entry in chat.json
+    and keeps everything else there (a 10,000-conversation run takes about 15 minutes per
+    configuration, the whole bench hours)."""
+    stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    memory = stored.setdefault("memory", {})
+    for count in cs.rasa:
+        key = str(count)
+        if count > 1 and not several_rasa_available():
+            print(f"{count} Rasa processes: not available (no RASA_PROCESSES setting here)")
+            continue
+        summary = stored.get("curve", {}).get(key, {}).get("summary", {})
+        median = summary.get("capacity", {}).get("median")
+        rate = cs.memory_rate or min(MEMORY_RATE_MAX, median or cs.steps[0])
+        print(f"memory, {count} Rasa process(es), {cs.conversations} conversations at {rate}/s…")
+        with rasa_processes(count) as settings, zalo_stack(settings) as (cfg, stack, fake):
+            memory[key] = asyncio.run(
+                load.conversations(cfg.app_url, fake, stack, cs.conversations, rate)
+            )
+        RESULTS.write_text(json.dumps(stored, indent=2), encoding="utf-8")
+    print(memory_table(memory))
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["memory"]:
+        return memory_only(CurveSettings.from_env())
     results: dict[str, Any] = {"think_seconds": list(THINK), "curve": {}, "memory": {}}
     stored = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     kept = {k: v for k, v in stored.items() if k.startswith("turn")}  # make bench-turn's
