@@ -173,6 +173,8 @@ def test_report_symptoms_is_on_topic_only_with_a_symptom_or_a_reading() -> None:
         "What is the hotline number?",
         "How can I get a covid test here",
         "Where is the hospital",
+        "Is Dong Dang under lockdown now?",
+        "my mother has fever and cough, which hospital",
         "Bonjour, quel est le niveau d'alerte à Lạng Sơn en ce moment ?",
     ],
 )
