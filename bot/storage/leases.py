@@ -44,13 +44,18 @@ class ProcessLease(Base):
     renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def dead_before(now: datetime) -> datetime:
+    """A lease last renewed before this moment belongs to a dead process."""
+    return now - LEASE
+
+
 def dead(now: datetime) -> Select[str]:
     """The ids of the leases not renewed within ``LEASE`` of ``now`` (a subquery).
 
     "Known dead" rather than "not known alive": on PostgreSQL a conditional UPDATE that waited
     for a peer's claim re-checks the row but not this subquery (its snapshot may predate the
     peer's first renewal), and a lease it cannot see must count as alive."""
-    return select(ProcessLease.id).where(ProcessLease.renewed_at < now - LEASE)
+    return select(ProcessLease.id).where(ProcessLease.renewed_at < dead_before(now))
 
 
 def renew(*, session: Session, lease_id: str, now: datetime) -> None:
