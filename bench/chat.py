@@ -164,6 +164,11 @@ class CurveSettings:
     conversations: int
     memory_rate: float | None  # None: the median capacity, at most MEMORY_RATE_MAX
 
+    def memory_rate_for(self, capacity: float | None) -> float:
+        """The memory part's offered rate: BENCH_MEMORY_RATE, else the median ``capacity``
+        (at most MEMORY_RATE_MAX), else the first step."""
+        return self.memory_rate or min(MEMORY_RATE_MAX, capacity or self.steps[0])
+
     @classmethod
     def from_env(cls) -> CurveSettings:
         env = os.environ.get
@@ -248,8 +253,7 @@ def capacity_and_memory(
             summary = capacity.summarize([run["steps"] for run in runs])
             curve[key] = {"available": True, "runs": runs, "summary": summary}
             save()
-            median = summary["capacity"]["median"]
-            rate = cs.memory_rate or min(MEMORY_RATE_MAX, median or cs.steps[0])
+            rate = cs.memory_rate_for(summary["capacity"]["median"])
             print(f"memory, {count} Rasa process(es), {cs.conversations} conversations…")
             with zalo_stack(settings) as (cfg, stack, fake):
                 args2 = (stack, cs.conversations, rate)
@@ -299,8 +303,7 @@ def memory_only(cs: CurveSettings) -> int:
             print(f"{count} Rasa processes: not available (no RASA_PROCESSES setting here)")
             continue
         summary = stored.get("curve", {}).get(key, {}).get("summary", {})
-        median = summary.get("capacity", {}).get("median")
-        rate = cs.memory_rate or min(MEMORY_RATE_MAX, median or cs.steps[0])
+        rate = cs.memory_rate_for(summary.get("capacity", {}).get("median"))
         print(f"memory, {count} Rasa process(es), {cs.conversations} conversations at {rate}/s…")
         with rasa_processes(count) as settings, zalo_stack(settings) as (cfg, stack, fake):
             memory[key] = asyncio.run(

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BindParameter,
     CheckConstraint,
     ColumnElement,
     ForeignKey,
     Index,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -264,7 +266,7 @@ def accounts_waiting(
             Message.direction == INBOUND,
             (Message.status == PENDING)
             | ((Message.status == RECEIVED) & (Message.created_at < received_before)),
-            _claimable(owner, now or utcnow()),
+            _claimable(owner, leases.dead(now or utcnow())),
         )
         .group_by(Message.account_id)
         .order_by(func.min(Message.id))
@@ -379,14 +381,7 @@ def _claim_turn() -> ReturningUpdate[int]:
         )
         .scalar_subquery()
     )
-    dead = select(leases.ProcessLease.id).where(
-        leases.ProcessLease.renewed_at < bindparam("dead_before")
-    )
-    claimable = (
-        Message.claimed_by.is_(None)
-        | (Message.claimed_by == bindparam("owner"))
-        | Message.claimed_by.in_(dead)
-    )
+    claimable = _claimable(bindparam("owner"), leases.lapsed(bindparam("dead_before")))
     return (
         update(Message)
         .where(Message.id == head, Message.status.in_(WAITING), claimable)
@@ -396,12 +391,11 @@ def _claim_turn() -> ReturningUpdate[int]:
     )
 
 
-def _claimable(owner: str | None, now: datetime) -> ColumnElement[bool]:
-    """Unclaimed, claimed by ``owner``, or claimed by a process known to be dead."""
+def _claimable(owner: str | BindParameter[str] | None, dead: Select[str]) -> ColumnElement[bool]:
+    """Unclaimed, claimed by ``owner``, or claimed by a process known to be dead (``dead``:
+    their leases' ids)."""
     return (
-        Message.claimed_by.is_(None)
-        | (Message.claimed_by == owner)
-        | Message.claimed_by.in_(leases.dead(now))
+        Message.claimed_by.is_(None) | (Message.claimed_by == owner) | Message.claimed_by.in_(dead)
     )
 
 

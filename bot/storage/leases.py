@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, String, select, update
+from sqlalchemy import BindParameter, Select, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -50,12 +50,18 @@ def dead_before(now: datetime) -> datetime:
 
 
 def dead(now: datetime) -> Select[str]:
-    """The ids of the leases not renewed within ``LEASE`` of ``now`` (a subquery).
+    """The ids of the leases not renewed within ``LEASE`` of ``now`` (a subquery)."""
+    return lapsed(dead_before(now))
+
+
+def lapsed(before: datetime | BindParameter[datetime]) -> Select[str]:
+    """The ids of the leases last renewed before ``before`` (a value, or a parameter of a
+    statement built once).
 
     "Known dead" rather than "not known alive": on PostgreSQL a conditional UPDATE that waited
     for a peer's claim re-checks the row but not this subquery (its snapshot may predate the
     peer's first renewal), and a lease it cannot see must count as alive."""
-    return select(ProcessLease.id).where(ProcessLease.renewed_at < dead_before(now))
+    return select(ProcessLease.id).where(ProcessLease.renewed_at < before)
 
 
 def renew(*, session: Session, lease_id: str, now: datetime) -> None:

@@ -191,16 +191,18 @@ def on_topic(
         readings = (triage.spo2, triage.temperature, triage.breaths_per_minute)
         return bool(triage.symptoms or triage.signs or any(r is not None for r in readings))
     phrases = vocabulary().topics.get(intent)
-    if phrases is None:
-        return True
-    words = tokens(text)
-    return any(_contains(words, phrase) for phrase in phrases)
+    return phrases is None or _names(text, phrases)
 
 
 def said(intent: str, text: str) -> bool:
     """Whether ``text`` has the words of smalltalk ``intent`` ("cảm ơn" for thank)."""
+    return _names(text, vocabulary().smalltalk.get(intent, ()))
+
+
+def _names(text: str, phrases: Sequence[tuple[str, ...]]) -> bool:
+    """Whether one of ``phrases`` is among ``text``'s matching words."""
     words = tokens(text)
-    return any(_contains(words, phrase) for phrase in vocabulary().smalltalk.get(intent, ()))
+    return any(_contains(words, phrase) for phrase in phrases)
 
 
 def elsewhere(text: str) -> bool:
