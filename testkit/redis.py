@@ -33,25 +33,39 @@ def ping(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def get(url: str, key: str, timeout: float = 2) -> bytes | None:
-    """The value of ``key`` on the server at ``url`` (``redis://127.0.0.1:<port>/0``), or None:
-    one GET in Redis's wire protocol (RESP), enough for a test to look at Rasa's locks."""
+def command(url: str, *args: str | bytes, timeout: float = 2) -> bytes | int | None:
+    """Send one command to the server at ``url`` (``redis://127.0.0.1:<port>/0``) in Redis's
+    wire protocol (RESP) and return its reply: bytes for a bulk or simple string, an int for
+    an integer, None for nil. Enough for a test to look at and hold Rasa's locks."""
     port = int(url.rsplit(":", 1)[1].split("/")[0])
-    raw = key.encode()
+    parts = [a.encode() if isinstance(a, str) else a for a in args]
+    request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in parts)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(raw), raw))
+        sock.sendall(request)
         reply = b""
         while b"\r\n" not in reply:
             reply += sock.recv(4096)
         head, _, body = reply.partition(b"\r\n")
-        if not head.startswith(b"$"):
+        kind, value = head[:1], head[1:]
+        if kind == b"+":
+            return value
+        if kind == b":":
+            return int(value)
+        if kind != b"$":
             raise RuntimeError(f"redis answered {head!r}")
-        size = int(head[1:])
+        size = int(value)
         if size < 0:
             return None
         while len(body) < size + 2:
             body += sock.recv(4096)
         return body[:size]
+
+
+def get(url: str, key: str, timeout: float = 2) -> bytes | None:
+    """The value of ``key`` on the server at ``url``, or None."""
+    value = command(url, "GET", key, timeout=timeout)
+    assert value is None or isinstance(value, bytes)
+    return value
 
 
 @contextmanager

@@ -215,16 +215,47 @@ def user_texts(two_rasas: TwoRasas, sender: str) -> list[str]:
 
 
 # One person's turns, sent straight to Rasa, each to the other process than the one before,
-# each while the one before is still being answered.
+# all of them queued at once behind a ticket the test holds on the person's lock.
 TURNS = 8
+HELD = 0  # the test's ticket: the first in the queue, so Rasa's are 1, 2, …
+
+# Drops ticket ARGV[1] from the lock at KEYS[1] in one step: Rasa's servers rewrite the lock
+# while their turns wait (to drop expired tickets), and a read-then-write from the test could
+# undo one of theirs.
+RELEASE = """
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local lock = cjson.decode(stored)
+local kept = {}
+for _, ticket in ipairs(lock.tickets) do
+  if cjson.decode(ticket).number ~= tonumber(ARGV[1]) then kept[#kept + 1] = ticket end
+end
+if #kept == 0 then redis.call('DEL', KEYS[1]) return 1 end
+lock.tickets = kept
+redis.call('SET', KEYS[1], cjson.encode(lock))
+return 1
+"""
 
 
-def last_ticket(two_rasas: TwoRasas, sender: str) -> float:
-    """When the newest ticket of ``sender``'s lock in Redis expires (0: no lock): Rasa takes
+def newest_ticket(two_rasas: TwoRasas, sender: str) -> int:
+    """The number of the newest ticket on ``sender``'s lock in Redis (-1: no lock): Rasa takes
     a ticket as a turn arrives, and the tickets are served in the order they were taken."""
     stored = redis.get(two_rasas.lock_store_url, f"lock:{sender}")
     tickets = json.loads(stored)["tickets"] if stored else []  # each one a JSON text itself
-    return max((float(json.loads(t)["expires"]) for t in tickets), default=0.0)
+    return max((int(json.loads(t)["number"]) for t in tickets), default=-1)
+
+
+def hold(two_rasas: TwoRasas, sender: str) -> None:
+    """Take the first ticket of ``sender``'s lock as a Rasa server would: every turn sent for
+    them then waits behind it, however fast the machine answers."""
+    ticket = json.dumps({"number": HELD, "expires": time.time() + 600})
+    lock = json.dumps({"conversation_id": sender, "tickets": [ticket]})
+    assert redis.command(two_rasas.lock_store_url, "SET", f"lock:{sender}", lock) == b"OK"
+
+
+def release(two_rasas: TwoRasas, sender: str) -> None:
+    key = f"lock:{sender}"
+    assert redis.command(two_rasas.lock_store_url, "EVAL", RELEASE, "1", key, str(HELD)) == 1
 
 
 def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
@@ -233,8 +264,6 @@ def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
     senders = [f"multi-test:{uuid.uuid4().hex[:8]}" for _ in range(2)]
     sent: dict[str, list[str]] = {s: [] for s in senders}
     codes: list[int] = []
-    overlaps = 0
-    in_flight = dict.fromkeys(senders, 0)
     lock = threading.Lock()
 
     def turn(sender: str, k: int, text: str) -> None:
@@ -244,32 +273,33 @@ def test_one_persons_turns_on_both_processes_stay_whole_and_in_order(
             timeout=180,
         )
         with lock:
-            in_flight[sender] -= 1
             codes.append(response.status_code)
 
+    for sender in senders:
+        hold(two_rasas, sender)
     threads = []
     for k in range(TURNS):
         for sender in senders:
             text = ("xin chào", "số đường dây nóng")[k % 2] + f" {k}"
-            before = last_ticket(two_rasas, sender)
-            with lock:
-                sent[sender].append(text)
-                overlaps += in_flight[sender] > 0
-                in_flight[sender] += 1
+            sent[sender].append(text)
             thread = threading.Thread(target=turn, args=(sender, k, text))
             thread.start()
             threads.append(thread)
-            # The next one leaves once Rasa has taken this one's ticket (or answered it): "the
-            # order sent" is then the order Rasa queued them in, however busy the machine is.
-            deadline = time.monotonic() + 5
-            while thread.is_alive() and time.monotonic() < deadline:
-                if last_ticket(two_rasas, sender) > before:
-                    break
+            # The next one leaves once Rasa has taken this one's ticket: "the order sent" is
+            # then the order Rasa queued them in, however busy the machine is.
+            deadline = time.monotonic() + 60
+            while newest_ticket(two_rasas, sender) < k + 1:
+                assert time.monotonic() < deadline, f"Rasa took no ticket for turn {k}"
                 time.sleep(0.005)
+    # Every turn waits behind the held ticket: none has been answered yet, so all of one
+    # person's turns are in the two processes at once.
+    with lock:
+        assert codes == []
+    for sender in senders:
+        release(two_rasas, sender)
     for thread in threads:
         thread.join(timeout=240)
     assert codes == [200] * (TURNS * len(senders))
-    assert overlaps > 0, "no turn overlapped another of the same person: nothing was tested"
     for sender in senders:
         assert user_texts(two_rasas, sender) == sent[sender]
     errors = [
