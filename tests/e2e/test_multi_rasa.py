@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -184,10 +185,8 @@ def test_many_people_at_once_each_get_every_answer_in_order(two_rasas: TwoRasas)
         assert len(conversation) == len(MESSAGES)
         for text, answer in conversation:
             assert answer.startswith(expected[text]), (text, answer)
-    # Both processes served turns: each spent CPU on them (idle, a Rasa spends ~none) …
     spent = [cpu_seconds(p) - b for p, b in zip(ports, before, strict=True)]
-    assert all(s > 0.3 for s in spent), spent
-    # … and the people were spread over both by the app's rule.
+    # The people were spread over both processes by the app's rule …
     with closing(sqlite3.connect(two_rasas.var / "rasa-tracker.db")) as db:
         senders = [
             row[0]
@@ -197,8 +196,12 @@ def test_many_people_at_once_each_get_every_answer_in_order(two_rasas: TwoRasas)
         ]
     assert len(senders) == PEOPLE
     rule = RasaClient(two_rasas.rasa_urls, client=httpx.AsyncClient())
-    served = {rule.urls_for(sender)[0] for sender in senders}
-    assert served == set(two_rasas.rasa_urls)
+    people = Counter(rule.urls_for(sender)[0] for sender in senders)
+    assert set(people) == set(two_rasas.rasa_urls)
+    # … and each process spent CPU on the turns the rule sent it: a turn costs ~30 ms, an idle
+    # Rasa ~none (a floor per turn, as the rule's split of random people can be uneven).
+    turns = [people[url] * len(MESSAGES) for url in two_rasas.rasa_urls]
+    assert all(s >= n * 0.005 for s, n in zip(spent, turns, strict=True)), (spent, turns)
     # Each person's conversation in Rasa holds their messages once, in order.
     for sender in senders:
         assert len(user_texts(two_rasas, sender)) == len(MESSAGES)
