@@ -9,7 +9,9 @@ tracker sent to the action server) grows with the session. This store (endpoints
   ``cache_size`` people): a turn starts with one indexed query, the newest event id, which
   must match what this process saved last; otherwise (another Rasa process, a deletion, a
   turn that failed before saving) the tracker is read from the database as Rasa does;
-- **saves only the new events**, without counting the stored ones;
+- **saves only the new events**, without counting the stored ones (nor a new person's: there
+  are none), each a plain INSERT rather than through the ORM's unit of work (``make
+  bench-turn``: saving 3.2 → 1.5 ms a turn);
 - **starts a new session after ``roll_after`` messages**, as Rasa itself does after
   ``session_expiration_time`` of silence: the same events (``action_session_start``,
   ``session_started``, every slot carried over, ``action_listen``), written after a finished
@@ -81,6 +83,7 @@ class LoaTrackerStore(SQLTrackerStore):
         self.cache_size = int(cache_size)
         self.roll_after = int(roll_after)
         self._cache: OrderedDict[str, DialogueStateTracker] = OrderedDict()
+        self._insert = self.SQLEvent.__table__.insert()
         engine = self.engine
         if engine.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens and closes a connection per session on a SQLite file, and
@@ -123,6 +126,19 @@ class LoaTrackerStore(SQLTrackerStore):
         setattr(tracker, LAST_ID, rows[-1].id)
         return tracker
 
+    async def create_tracker(
+        self, sender_id: str, append_action_listen: bool = True
+    ) -> DialogueStateTracker:
+        """Rasa's, without counting the stored events when saving: Rasa creates a tracker only
+        after retrieving found no events for the person, so none of its events are stored."""
+        tracker = self.init_tracker(sender_id)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        if self.domain is not None:  # (without one, retrieving returns None even with rows)
+            setattr(tracker, STORED, 0)
+        await self.save(tracker)
+        return tracker
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events added since the tracker was read, and renew the session when it is
         long and the turn is over."""
@@ -132,16 +148,17 @@ class LoaTrackerStore(SQLTrackerStore):
             return
         stored = getattr(tracker, STORED, None)
         with self.session_scope() as session:
-            if stored is None:  # a tracker this store did not read (a new conversation)
+            if stored is None:  # a tracker this store did not read
                 stored = self._event_query(
                     session, tracker.sender_id, fetch_events_from_all_sessions=False
                 ).count()
             new = list(itertools.islice(tracker.events, stored, None))
             renewal = self._renewal(tracker)
-            rows = [self._row(tracker.sender_id, event) for event in new + renewal]
-            session.add_all(rows)
+            last_id = getattr(tracker, LAST_ID, None)
+            for event in new + renewal:  # Core inserts: the ORM's unit of work cost more
+                inserted = session.execute(self._insert, self._row(tracker.sender_id, event))
+                last_id = inserted.inserted_primary_key[0]
             session.commit()
-            last_id = rows[-1].id if rows else getattr(tracker, LAST_ID, None)
         if renewal:
             tracker = DialogueStateTracker.from_dict(
                 tracker.sender_id, [event.as_dict() for event in renewal], self.domain.slots
@@ -183,17 +200,17 @@ class LoaTrackerStore(SQLTrackerStore):
             ActionExecuted(ACTION_LISTEN_NAME, timestamp=now),
         ]
 
-    def _row(self, sender_id: str, event: Event) -> Any:
+    def _row(self, sender_id: str, event: Event) -> dict[str, Any]:
         """One row of Rasa's ``events`` table, filled as ``SQLTrackerStore.save`` fills it."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
 
 def _current_session(tracker: DialogueStateTracker) -> list[Event]:

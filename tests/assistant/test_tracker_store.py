@@ -67,6 +67,17 @@ def test_a_turn_that_failed_before_saving_is_not_remembered(
     assert seen["failed_turn"]["messages"] == ["saved"]
 
 
+def test_a_new_conversation_is_written_once_and_then_read_from_memory(
+    seen: dict[str, dict[str, Any]],
+) -> None:
+    new = seen["new_conversation"]
+    action = ["action", "action_listen"]
+    turn = [["user", None], ["action", "action_reply"], action]
+    assert new["rows"] == [action, *turn, *turn]
+    assert new["events"] == new["rows"]
+    assert new["from_memory"]
+
+
 def test_every_rule_that_reads_an_answer_keeps_its_context(
     seen: dict[str, dict[str, Any]],
 ) -> None:

@@ -119,6 +119,28 @@ async def main(tmp: Path) -> None:
     again = await s3.retrieve("d")
     report("failed_turn", messages=user_texts(again))
 
+    # A new conversation: its events are written once each, in order, with nothing counted
+    # first, and the next turn starts from memory (the newest id is the one saved).
+    db = tmp / "new.db"
+    s4 = store(db)
+    await turn(s4, "e", "first")
+    await turn(s4, "e", "second")
+    with s4.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT type_name, action_name FROM events WHERE sender_id = 'e' ORDER BY id"
+        ).all()
+        newest = connection.exec_driver_sql(
+            "SELECT max(id) FROM events WHERE sender_id = 'e'"
+        ).scalar()
+    cached = await s4.retrieve("e")
+    table = await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db)).retrieve("e")
+    report(
+        "new_conversation",
+        rows=[list(row) for row in rows],
+        events=[[e.type_name, getattr(e, "action_name", None)] for e in table.events],
+        from_memory=getattr(cached, "_loa_last_event_id", None) == newest,
+    )
+
     # The rules that read the answer to an action are all in KEEP_CONTEXT_AFTER.
     first_actions = set()
     for path in sorted((ROOT / "stories").glob("*.yml")):
