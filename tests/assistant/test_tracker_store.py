@@ -92,3 +92,17 @@ def test_the_speedups_keep_rasas_answers(seen: dict[str, dict[str, Any]]) -> Non
         "default": True,
         "user": True,
     }
+
+
+def test_the_domain_goes_to_the_action_server_once_and_again_when_it_lost_it(
+    seen: dict[str, dict[str, Any]],
+) -> None:
+    domain_once = seen["domain_once"]
+    assert domain_once["calls"] == [
+        [True, 200],  # the first call carries the domain
+        [False, 200],  # the next only its digest
+        [False, 449],  # the server was restarted: it asks for the domain …
+        [True, 200],  # … and gets it, in the same turn
+        [False, 200],
+    ]
+    assert domain_once["said"] == [["ok"]] * 4  # every call's answer reached the person

@@ -11,14 +11,19 @@ import asyncio
 import json
 import sys
 import tempfile
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
@@ -173,6 +178,62 @@ async def main(tmp: Path) -> None:
         default=Event.resolve_by_type("no_such_event", SlotSet) is SlotSet,
         user=Event.resolve_by_type("user") is UserUttered,
     )
+    await domain_once()
+
+
+class ActionServer(ThreadingHTTPServer):
+    """An action server that keeps the domain as rasa_sdk ≥ 3.8 does: the last one sent with
+    its digest; a call with neither the domain nor that digest is answered 449."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), ActionHandler)
+        self.digest: str | None = None
+        self.calls: list[list[Any]] = []  # [carried the domain, status] per call
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/webhook"
+
+
+class ActionHandler(BaseHTTPRequestHandler):
+    server: ActionServer
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        digest, domain = body.get("domain_digest"), body.get("domain")
+        if domain is None and not (self.server.digest and self.server.digest == digest):
+            status, answer = 449, {"error": "domain missing", "action_name": body["next_action"]}
+        else:
+            if domain is not None:
+                self.server.digest = digest
+            status, answer = 200, {"events": [], "responses": [{"text": "ok"}]}
+        self.server.calls.append([domain is not None, status])
+        raw = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def domain_once() -> None:
+    """The domain goes with the first call only; a server that lost it gets it again."""
+    server = ActionServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    action = RemoteAction("action_x", EndpointConfig(server.url))
+    nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
+    said = []
+    for restart in (False, False, True, False):
+        if restart:
+            server.digest = None  # the action server was restarted
+        tracker = DialogueStateTracker("f", DOMAIN.slots)
+        events = await action.run(CollectingOutputChannel(), nlg, tracker, DOMAIN)
+        said.append([e.text for e in events if isinstance(e, BotUttered)])
+    server.shutdown()
+    report("domain_once", calls=server.calls, said=said)
 
 
 if __name__ == "__main__":
