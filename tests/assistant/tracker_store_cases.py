@@ -23,7 +23,6 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
@@ -32,6 +31,7 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.assistant.tracker_store import KEEP_CONTEXT_AFTER, LoaTrackerStore
@@ -198,7 +198,7 @@ class ActionServer(ThreadingHTTPServer):
 class ActionHandler(BaseHTTPRequestHandler):
     server: ActionServer
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         digest, domain = body.get("domain_digest"), body.get("domain")
         if domain is None and not (self.server.digest and self.server.digest == digest):
