@@ -25,6 +25,11 @@ def head(url: str, **kwargs: Any) -> httpx.Response:
     return httpx.head(url, **kwargs)
 
 
+def options(url: str, **kwargs: Any) -> httpx.Response:
+    kwargs.setdefault("timeout", TIMEOUT)
+    return httpx.options(url, **kwargs)
+
+
 def post(url: str, **kwargs: Any) -> httpx.Response:
     kwargs.setdefault("timeout", TIMEOUT)
     return httpx.post(url, **kwargs)

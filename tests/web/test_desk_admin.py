@@ -16,6 +16,7 @@ from bot.helpdesk import staff as accounts
 from bot.storage.staff import ADMIN, OPERATOR, SUPERVISOR, StaffUser
 from bot.web.app import create_app
 from bot.web.desk.auth import COOKIE
+from testkit import http
 from testkit.fakes.server import serve
 from tests.desk_rig import (
     KY_LUA,
@@ -119,7 +120,7 @@ def test_deactivating_ends_the_accounts_sessions_and_sign_ins(
         done = post(admin, f"/desk/admin/users/{target}/active", active="0")
         assert "Đã ngừng tài khoản" in done.text
         assert operator.get("/desk").status_code == 303
-    with httpx.Client(base_url=desk, headers=HTML) as browser:
+    with httpx.Client(base_url=desk, timeout=http.TIMEOUT, headers=HTML) as browser:
         assert "ngừng hoạt động" in sign_in(browser, "op-kyl").text
     post(admin, f"/desk/admin/users/{target}/active", active="1")
     with signed_in_browser(desk, "op-kyl"):
@@ -142,7 +143,7 @@ def test_a_reset_password_replaces_the_old_one_and_ends_sessions(
         reset = post(admin, f"/desk/admin/users/{target}/password")
         [password] = SHOWN_PASSWORD.findall(reset.text)
         assert operator.get("/desk").status_code == 303
-    with httpx.Client(base_url=desk, headers=HTML) as browser:
+    with httpx.Client(base_url=desk, timeout=http.TIMEOUT, headers=HTML) as browser:
         assert sign_in(browser, "op-kyl").status_code == 401
     with signed_in_browser(desk, "op-kyl", password):
         pass
@@ -205,7 +206,7 @@ def test_html_in_names_is_shown_as_text(
     for text in pages:
         assert "<script>alert" not in text and "<img src=x" not in text
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
-    with httpx.Client(base_url=desk, headers=HTML) as browser:
+    with httpx.Client(base_url=desk, timeout=http.TIMEOUT, headers=HTML) as browser:
         echoed = sign_in(browser, HOSTILE, "x")
         assert "<script>alert" not in echoed.text
 

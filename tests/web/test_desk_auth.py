@@ -76,7 +76,7 @@ def desk(
 
 @pytest.fixture
 def browser(desk: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=desk, timeout=10, headers=HTML) as client:
+    with httpx.Client(base_url=desk, timeout=http.TIMEOUT, headers=HTML) as client:
         yield client
 
 
@@ -274,7 +274,7 @@ def test_the_sign_in_form_needs_its_own_token(browser: httpx.Client) -> None:
     browser.get("/desk/login")
     answer = browser.post("/desk/login", data={"username": "sup", "password": PASSWORD})
     assert answer.status_code == 403
-    with httpx.Client(base_url=str(browser.base_url), headers=HTML) as other:
+    with httpx.Client(base_url=str(browser.base_url), timeout=http.TIMEOUT, headers=HTML) as other:
         # A token from another browser's form, without its cookie: refused too.
         token = csrf_of(browser.get("/desk/login"))
         answer = other.post(
@@ -333,7 +333,9 @@ def test_which_role_reaches_which_page(
 ) -> None:
     with contextlib.ExitStack() as stack:
         if username is None:
-            browser = stack.enter_context(httpx.Client(base_url=desk, timeout=10, headers=HTML))
+            browser = stack.enter_context(
+                httpx.Client(base_url=desk, timeout=http.TIMEOUT, headers=HTML)
+            )
         else:
             browser = stack.enter_context(signed_in_browser(desk, username))
         got = tuple(browser.get(page).status_code for page in PAGES)

@@ -133,7 +133,7 @@ def test_the_chat_api_grants_no_cors_to_embedding_sites(database_url, session_fa
     CORS, and a post from another site is refused."""
     with rig(database_url, session_factory, embed_origins=SETTING) as app:
         for origin in ("https://tinh.example.gov.vn", "https://evil.example.com"):
-            preflight = httpx.options(
+            preflight = http.options(
                 f"{app.url}/api/chat/messages",
                 headers={
                     "Origin": origin,
