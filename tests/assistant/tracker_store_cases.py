@@ -34,7 +34,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.assistant.tracker_store import KEEP_CONTEXT_AFTER, LoaTrackerStore
+from bot.assistant.tracker_store import KEEP_CONTEXT_AFTER, LAST_ID, LoaTrackerStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "bot" / "assistant" / "domain"))
@@ -143,7 +143,7 @@ async def main(tmp: Path) -> None:
         "new_conversation",
         rows=[list(row) for row in rows],
         events=[[e.type_name, getattr(e, "action_name", None)] for e in table.events],
-        from_memory=getattr(cached, "_loa_last_event_id", None) == newest,
+        from_memory=getattr(cached, LAST_ID, None) == newest,
     )
 
     # The rules that read the answer to an action are all in KEEP_CONTEXT_AFTER.
