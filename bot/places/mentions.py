@@ -76,7 +76,12 @@ def _name_at(
     """A name at ``tokens[i:]``, after a unit word if there is one that fits."""
     unit, j = _unit_at(tokens, i)
     if unit and (found := _lookup(ix, tokens, j, unit, bare=bare, qualifier=qualifier)):
-        return found[0], found[1], unit, found[2]
+        end, entries, weak = found
+        if end - j > 1 or any(e.unit == unit for e in entries):
+            return end, entries, unit, weak
+        # A one-word name of no unit of that kind is a word, not a place: "thanh pho dang bi…"
+        # (thành phố đang bị…) is not the old commune of Dang in Đà Nẵng.
+        return None
     if found := _lookup(ix, tokens, i, None, bare=bare, qualifier=qualifier):
         return found[0], found[1], None, found[2]
     return None

@@ -28,6 +28,9 @@ HOME = "Lạng Sơn"
         ("can thuoc chong dong kinh cho con", None),  # động kinh: epilepsy
         ("trung thu năm nay có được tụ tập không", None),
         ("so cua bac si tu van tu xa", None),
+        # "thành phố đang": a one-word name after a unit word of no unit of that kind
+        ("duong nao o thanh pho dang bi cam", None),  # Xã Dang (cũ) is in Đà Nẵng
+        ("thanh pho Lang Son co bi cam duong ko", "Thành phố Lạng Sơn (cũ)"),
     ],
 )
 def test_clear_mentions_in_a_sentence(sentence: str, first: str | None) -> None:

@@ -171,6 +171,8 @@ def test_chat_shorthand_and_question_frames_carry_no_topic(text: str) -> None:
         (("mấy ngày", "mấy hôm", "bao nhiêu ngày", "bao nhieu hom"), "mayngay"),
         (("COVID-19", "covid 19", "covid"), "covid"),
         (("RT-PCR", "PCR"), "pcr"),
+        # who must not have a vaccine is one question, however it is put
+        (("chống chỉ định", "không được tiêm", "ko dc chích", "cấm tiêm"), "chongchidinh"),
     ],
 )
 def test_ways_of_saying_one_thing_become_one_word(texts: tuple[str, ...], word: str) -> None:

@@ -237,6 +237,7 @@ ELSEWHERE = [
     ("ask_lockdown_status", "thẻ atm bị khóa thì ra ngân hàng nào mở"),
     ("unsubscribe_alerts", "hủy gói cước 4g tháng này thế nào"),
     ("check_request_status", "đơn hàng shopee của tôi đã gửi chưa thấy đến"),
+    ("ask_support_scheme", "công ty may ở Hữu Lũng tuyển dụng thợ, lương hỗ trợ bao nhiêu"),
 ]
 EPIDEMIC = [
     ("ask_lockdown_status", "ngân hàng trong khu phong tỏa có mở cửa không"),
@@ -302,3 +303,44 @@ def test_an_entry_the_bank_is_sure_of_competes_with_a_sure_intent_beyond_its_top
     text = "phun thuốc khử trùng ngoài đường có tác dụng không"
     route = decide(text, [("request_help", SURE)], search(text), search=search)
     assert (route.kind, route.entry) == (BANK, "disinfection")
+
+
+def test_another_smalltalk_intent_whose_words_are_there_answers_for_an_unsure_one() -> None:
+    text = "ê Loa, có ở đấy không 😄"  # "có ở đấy không" is a greeting's words
+    route = decide(text, [("bot_challenge", 0.84), ("greet", 0.08)], [])
+    assert (route.kind, route.intent) == (INTENT, "greet")
+    # … only among Rasa's first ``said_among``, and only for smalltalk Rasa put first
+    far = [(f"x{i}", 0.01) for i in range(LIMITS.said_among)]
+    assert decide(text, [("bot_challenge", 0.84), *far, ("greet", 0.001)], []).kind == UNKNOWN
+    route = decide(text, [("ask_hotline", 0.5), ("greet", 0.3)], [])
+    assert route.intent != "greet" or route.kind != INTENT
+
+
+def test_symptoms_described_get_the_triage_when_nothing_else_would_answer() -> None:
+    text = "Ông nhà mình 72 tuổi, sốt nhẹ 37,8, vẫn ăn cháo được, nên chăm thế nào"
+    fair = [("report_symptoms", LIMITS.symptoms + 0.05)]
+    route = decide(text, fair, WEAK)
+    assert (route.kind, route.intent) == (INTENT, "report_symptoms")
+    # Entries close enough to ask about are asked about; too unsure, or no symptom said: no
+    assert decide(text, fair, FAIR).kind == ASK
+    assert decide(text, [("report_symptoms", LIMITS.symptoms - 0.05)], WEAK).kind == UNKNOWN
+    assert decide("ông nhà mình 72 tuổi, nên chăm thế nào", fair, WEAK).kind == UNKNOWN
+
+
+def test_a_place_named_with_the_alert_levels_words_is_offered_its_level() -> None:
+    # "tình hình dịch ở X": Rasa is unsure and ranks the alert level low, the bank has nothing
+    text = "tinh hinh dich o xa Huu Lung may hom nay the nao roi"
+    ranking = [("nlu_fallback", 0.4), ("out_of_scope", 0.32), ("ask_alert_level", 0.1)]
+    route = decide(text, ranking, WEAK, place=True)
+    assert (route.kind, route.choices) == (ASK, ("ask_alert_level",))
+    # … for a place only, and only with the level's words
+    assert decide(text, ranking, WEAK, place=False).kind == UNKNOWN
+    assert decide("xa Huu Lung may hom nay the nao", ranking, WEAK, place=True).kind == UNKNOWN
+
+
+def test_a_place_with_words_of_the_epidemic_is_a_question_not_a_place_alone() -> None:
+    text = "xưởng gỗ ở Bắc Sơn có ai bị dương tính không, chồng em làm ở đó"
+    route = decide(text, [("inform_place", 0.95)], WEAK, place=True)
+    assert route.kind != INTENT
+    route = decide("còn xã Bắc Sơn thì sao", [("inform_place", 0.95)], WEAK, place=True)
+    assert (route.kind, route.intent) == (INTENT, "inform_place")

@@ -92,6 +92,14 @@ class Limits:
     # … or from here when its own words are there ("Chào Loa, chúc buổi sáng tốt lành": greet
     # 0.70; "Cảm ơn Loa nhé, mình chào đây": thank 0.83; ``route.yml``, ``smalltalk``)
     smalltalk_said: float = 0.6
+    # … and when Rasa's best smalltalk intent is unsure and its words are not there, another
+    # smalltalk intent among its first ``said_among`` whose words are answers instead ("ê Loa,
+    # có ở đấy không": bot_challenge 0.84, greet second with "có ở đấy không")
+    said_among: int = 3
+    # Symptoms described (triage finds one, or a reading) that nothing else would answer get
+    # the triage from here rather than "Loa chưa biết": care advice for what was said is right
+    # for whoever says it ("Ông nhà mình 72 tuổi, sốt nhẹ 37,8, …": report_symptoms 0.78)
+    symptoms: float = 0.6
     mixed: float = 0.15  # two topical intents this close in confidence: ask which …
     mixed_min: float = 0.3  # … when the second is at least this likely
     # Not sure enough to answer: rather than "Loa chưa biết", ask whether it is one of the
@@ -209,11 +217,17 @@ def elsewhere(text: str) -> bool:
     """About another everyday subject: ``text`` names one (a storm, a telecom, a bank, a fine…)
     and no word of the epidemic."""
     words = tokens(text)
-    known = vocabulary()
-    if not any(_contains(words, p) for p in known.elsewhere):
+    if not any(_contains(words, p) for p in vocabulary().elsewhere):
         return False
+    return not _epidemic(words)
+
+
+def _epidemic(words: list[str]) -> bool:
+    """Whether the matching words name the epidemic ("dịch", "F0", "phong tỏa"…; not "dịch
+    vụ")."""
+    known = vocabulary()
     rest = _without(words, known.not_epidemic)
-    return not any(_contains(rest, p) for p in known.epidemic)
+    return any(_contains(rest, p) for p in known.epidemic)
 
 
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -277,6 +291,10 @@ def decide(
     bank = Route(BANK, intent, _offered(hits, limits)) if _sure(hits, limits) else None
     if intent in (FALLBACK, OUT_OF_SCOPE):
         return bank or _unsure(text, ranking, hits, place, limits, thresholds)
+    if intent == PLACE_ALONE and _epidemic(tokens(text)):
+        # A place with words of the epidemic is a question about it ("xưởng gỗ ở Bắc Sơn có ai
+        # bị dương tính không"), not a place named alone to continue the question before it.
+        return bank or _unsure(text, ranking, hits, place, limits, thresholds)
     if intent == PLACE_ALONE and place and bank is None:  # answers the question before it
         return Route(INTENT, intent)
     if intent in SMALLTALK or intent == PLACE_ALONE:
@@ -286,6 +304,9 @@ def decide(
             return Route(INTENT, intent)
         if confidence >= limits.smalltalk_said and said(intent, text):
             return Route(INTENT, intent)
+        other = _said_instead(text, ranking, limits)
+        if other is not None:
+            return Route(INTENT, other)
         return _unsure(text, ranking, hits, place, limits, thresholds)
     topical = on_topic(intent, text, place=place, thresholds=thresholds)
     mixed = _mixed(text, ranking, place=place, limits=limits, thresholds=thresholds)
@@ -304,7 +325,10 @@ def decide(
         return bank
     if topical and confidence >= limits.intent_low:
         return Route(INTENT, intent)
-    return _unsure(text, ranking, hits, place, limits, thresholds)
+    unsure = _unsure(text, ranking, hits, place, limits, thresholds)
+    if unsure.kind == UNKNOWN and intent == REPORT_SYMPTOMS and topical:
+        return Route(INTENT, intent) if confidence >= limits.symptoms else unsure
+    return unsure
 
 
 def _unsure(
@@ -331,10 +355,26 @@ def _unsure(
         and conf >= (limits.ask_intent if rank == 0 else limits.ask_second)
         and on_topic(name, text, place=place, thresholds=thresholds)
     )
+    level = "ask_alert_level"
+    if place and level not in topics and _names(text, vocabulary().topics.get(level, ())):
+        # A place named with the alert level's words ("tình hình dịch ở xã Hữu Lũng thế nào"):
+        # its level is offered even when Rasa ranked it low. Not lockdowns: their words ("chợ",
+        # "thôn", "đi lại") are everyday ones, and offering them asked about far more messages
+        # that Loa cannot answer (a market's opening hours, a lorry queue at a border gate).
+        topics = (*topics, level)[: limits.ask_most]
     entries = entries[: max(limits.ask_most - len(topics), 0)]
     if not entries and not topics:
         return Route(UNKNOWN, intent)
     return Route(ASK, intent, entries, topics)
+
+
+def _said_instead(text: str, ranking: Sequence[tuple[str, float]], limits: Limits) -> str | None:
+    """Another smalltalk intent whose own words the message has, when Rasa's best one is
+    smalltalk without its words ("ê Loa, có ở đấy không": bot_challenge 0.84, greet 0.08 with
+    "có ở đấy không"): the likeliest such one of Rasa's first ``said_among``. A greeting or a
+    thank-you answered says nothing wrong."""
+    ranked = [name for name, _ in ranking if name != FALLBACK][: limits.said_among]
+    return next((name for name in ranked[1:] if name in SMALLTALK and said(name, text)), None)
 
 
 def _mixed(
