@@ -101,3 +101,14 @@ def test_the_right_share_on_the_test_set_has_not_dropped(
         assert now["right"] >= floor, (variant, now, scores[variant].mistakes[:20])
         ceiling = measured[f"{variant}.wrongly_answered"]["median"] + ALLOWED_DROP
         assert now["wrongly_answered"] <= ceiling, (variant, now, scores[variant].mistakes[:20])
+
+
+def test_the_situation_in_a_place_is_asked_about_and_its_level_given(http: httpx.Client) -> None:
+    """"Tình hình dịch ở X": Rasa is unsure, the bank has nothing; Loa asks whether the alert
+    level of X is meant, and the button answers it for X without naming X again."""
+    replies = say(http, "tinh hinh dich o xa Huu Lung may hom nay the nao roi", sender="situation")
+    assert "không muốn trả lời đoán" in joined(replies)
+    buttons = [b for r in replies for b in r.get("buttons") or []]
+    level = next(b for b in buttons if b["title"] == "Cấp độ dịch")
+    said = joined(say(http, payload=level["payload"], sender="situation"))
+    assert said.startswith("Xã Hữu Lũng, Tỉnh Lạng Sơn đang ở tình huống"), said
