@@ -104,7 +104,7 @@ def test_the_right_share_on_the_test_set_has_not_dropped(
 
 
 def test_the_situation_in_a_place_is_asked_about_and_its_level_given(http: httpx.Client) -> None:
-    """"Tình hình dịch ở X": Rasa is unsure, the bank has nothing; Loa asks whether the alert
+    """ "Tình hình dịch ở X": Rasa is unsure, the bank has nothing; Loa asks whether the alert
     level of X is meant, and the button answers it for X without naming X again."""
     replies = say(http, "tinh hinh dich o xa Huu Lung may hom nay the nao roi", sender="situation")
     assert "không muốn trả lời đoán" in joined(replies)
