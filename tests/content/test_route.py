@@ -162,6 +162,13 @@ def test_a_place_named_with_a_place_intent_is_on_topic() -> None:
     assert route.kind == INTENT
 
 
+def test_the_alert_levels_words_are_a_level_not_any_cap() -> None:
+    for text in ("Lạng Sơn lên cấp 3 rồi à", "giờ đang cấp mấy", "hạ cấp chưa ad", "cấp độ dịch"):
+        assert on_topic("ask_alert_level", text), text
+    for text in ("đăng ký nhận tin cập nhật giúp mình", "số cấp cứu là số mấy"):
+        assert not on_topic("ask_alert_level", text), text
+
+
 def test_report_symptoms_is_on_topic_only_with_a_symptom_or_a_reading() -> None:
     assert on_topic("report_symptoms", "con em sốt 38 độ, ho nhiều")
     assert not on_topic("report_symptoms", "vắc xin có tác dụng phụ gì")
