@@ -508,6 +508,39 @@ def test_two_outboxes_deliver_every_message_once_and_in_order(fakes, database_ur
 ROUNDS = 3
 
 
+def _race(command: list[str], env: dict[str, str], here: Path) -> None:
+    """Two outbox processes started together in ``here``: each says it is ready, then both
+    begin at one moment; both must end cleanly."""
+    here.mkdir()
+    go = here / "go"
+    readies = [here / f"ready-{n}" for n in range(2)]
+    workers = [
+        subprocess.Popen([*command, str(ready), str(go)], cwd=ROOT, env=env) for ready in readies
+    ]
+    try:
+        give_up = time.monotonic() + 30
+        while not all(r.exists() for r in readies) and time.monotonic() < give_up:
+            assert all(w.poll() is None for w in workers), "a worker stopped before starting"
+            time.sleep(0.02)
+        (here / "go.tmp").write_text(str(time.time() + 0.3))  # both start then
+        (here / "go.tmp").rename(go)  # whole, never half written
+        assert [w.wait(timeout=50) for w in workers] == [0, 0]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+
+
+def _senders(sessions: sessionmaker[Session], chats: list[str]) -> set[str]:
+    """The processes that sent these chats' messages."""
+    with sessions() as s:
+        accounts = select(log.ChannelAccount.id).where(log.ChannelAccount.external_id.in_(chats))
+        sent = select(log.Message.claimed_by).where(
+            log.Message.status == log.SENT, log.Message.account_id.in_(accounts)
+        )
+        return set(s.scalars(sent))
+
+
 @pytest.mark.slow
 def test_two_outbox_processes_send_each_message_once_in_order(
     fakes, database_url: str, tmp_path: Path
@@ -527,38 +560,10 @@ def test_two_outbox_processes_send_each_message_once_in_order(
         }
         for chat, texts in chats.items():
             queue(setup_sessions, "telegram", chat, *texts)
-        here = tmp_path / f"round-{round_}"
-        here.mkdir()
-        go = here / "go"
-        readies = [here / f"ready-{n}" for n in range(2)]
-        workers = [
-            subprocess.Popen([*command, str(ready), str(go)], cwd=ROOT, env=env)
-            for ready in readies
-        ]
-        try:
-            give_up = time.monotonic() + 30
-            while not all(r.exists() for r in readies) and time.monotonic() < give_up:
-                assert all(w.poll() is None for w in workers), "a worker stopped before starting"
-                time.sleep(0.02)
-            (here / "go.tmp").write_text(str(time.time() + 0.3))  # both start then
-            (here / "go.tmp").rename(go)  # whole, never half written
-            assert [w.wait(timeout=50) for w in workers] == [0, 0]
-        finally:
-            for worker in workers:
-                if worker.poll() is None:
-                    worker.kill()
+        _race(command, env, tmp_path / f"round-{round_}")
         for chat, texts in chats.items():
             assert [m["text"] for m in telegram.sent if m["chat_id"] == int(chat)] == texts
-        with setup_sessions() as s:
-            account_ids = select(log.ChannelAccount.id).where(
-                log.ChannelAccount.external_id.in_(list(chats))
-            )
-            senders = s.scalars(
-                select(log.Message.claimed_by).where(
-                    log.Message.status == log.SENT, log.Message.account_id.in_(account_ids)
-                )
-            )
-            senders_by_round.append(set(senders))
+        senders_by_round.append(_senders(setup_sessions, list(chats)))
         if len(senders_by_round[-1]) == 2:
             break
     setup_sessions.kw["bind"].dispose()

@@ -326,9 +326,8 @@ def decide(
     if topical and confidence >= limits.intent_low:
         return Route(INTENT, intent)
     unsure = _unsure(text, ranking, hits, place, limits, thresholds)
-    if unsure.kind == UNKNOWN and intent == REPORT_SYMPTOMS and topical:
-        return Route(INTENT, intent) if confidence >= limits.symptoms else unsure
-    return unsure
+    symptoms = intent == REPORT_SYMPTOMS and topical and confidence >= limits.symptoms
+    return Route(INTENT, intent) if unsure.kind == UNKNOWN and symptoms else unsure
 
 
 def _unsure(
