@@ -9,6 +9,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import text as vi
 
@@ -72,6 +74,15 @@ def test_strip_diacritics_keeps_case_and_length_of_words() -> None:
     assert vi.strip_diacritics("Đông Kinh có bị phong tỏa không?") == (
         "Dong Kinh co bi phong toa khong?"
     )
+
+
+@given(st.text())
+def test_strip_diacritics_drops_every_combining_mark_and_nothing_else(raw: str) -> None:
+    """Whatever the script: the text decomposed, its combining marks (category Mn) dropped,
+    đ/Đ made d/D, composed again."""
+    decomposed = unicodedata.normalize("NFD", raw).replace("đ", "d").replace("Đ", "D")
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    assert vi.strip_diacritics(raw) == unicodedata.normalize("NFC", bare)
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,35 @@ def test_a_better_worded_match_scores_higher() -> None:
     assert close > LIMITS.bank > loose
 
 
+def test_equal_scores_go_to_the_earlier_entry_and_only_allowed_entries_answer() -> None:
+    """Three entries asked the same way tie: the earlier ones come first, on every run (the
+    order of the bank file is the content team's order). ``allowed`` takes effect whatever
+    set it is, and a new set is not answered from the last one's mask."""
+    same, longer = "F0 cách ly tại nhà mấy ngày", "F0 cách ly tại nhà mấy ngày thì được ra ngoài"
+    ordered = [(f"k{n:03}", [same if n % 3 else longer]) for n in range(300)]
+    index = BankIndex(list(reversed(ordered[:20])) + ordered[20:])  # the file order: k019 first
+    hits = index.search("F0 cách ly mấy ngày", limit=3)
+    assert [hit.key for hit in hits] == ["k019", "k017", "k016"]
+    assert len({hit.score for hit in hits}) == 1
+    index = BankIndex([(key, ["F0 cách ly tại nhà mấy ngày"]) for key in ("a", "b", "c", "d")])
+    assert [h.key for h in index.search("F0 cách ly", allowed=frozenset({"b", "d"}))] == ["b", "d"]
+    assert [h.key for h in index.search("F0 cách ly", allowed=frozenset({"a"}))] == ["a"]
+    assert [h.key for h in index.search("F0 cách ly", allowed={"d"})] == ["d"]
+    assert index.search("F0 cách ly", allowed=frozenset()) == []
+    assert index.search("F0 cách ly", limit=0) == []
+
+
+def test_the_best_of_many_entries_is_found_among_those_that_share_a_word() -> None:
+    """With many entries sharing common words, the best is still the one that shares the
+    rare ones, scored as a cosine in 0..1."""
+    many = [(f"n{i}", [f"tiêm vắc xin covid mũi {i} ở phường {i}"]) for i in range(3_000)]
+    index = BankIndex([*many, ("f0-days", ["F0 cách ly tại nhà mấy ngày"])])
+    hits = index.search("tiêm vắc xin mũi 1234 ở phường 1234")
+    assert hits[0].key == "n1234"
+    assert 0 < hits[-1].score <= hits[0].score <= 1.0
+    assert index.search("F0 cách ly tại nhà mấy ngày")[0].key == "f0-days"
+
+
 def test_a_change_in_the_bank_is_answered_at_once(session_factory: sessionmaker[Session]) -> None:
     load(session_factory, bank_file(ISOLATION))
     with session_factory() as session:

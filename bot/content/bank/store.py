@@ -25,21 +25,21 @@ class Snapshot:
     index: BankIndex
     spans: dict[str, tuple[datetime, datetime | None]]  # key → validity
     # The entries valid now (None: all of them), and until when that stays true.
-    current: set[str] | None = None
+    current: frozenset[str] | None = None
     current_from: datetime | None = None
     current_until: datetime | None = None
 
-    def valid_at(self, at: datetime) -> set[str] | None:
+    def valid_at(self, at: datetime) -> frozenset[str] | None:
         """The keys valid at ``at`` (None: every entry), worked out again only when a start
         or an end date has been crossed since the last time."""
         fresh = self.current_from is not None and self.current_from <= at
         if fresh and (self.current_until is None or at < self.current_until):
             return self.current
-        current = {
+        current = frozenset(
             key
             for key, (start, until) in self.spans.items()
             if start <= at and (until is None or at < until)
-        }
+        )
         bounds = [d for span in self.spans.values() for d in span if d is not None and d > at]
         past = [d for span in self.spans.values() for d in span if d is not None and d <= at]
         self.current = None if len(current) == len(self.spans) else current
