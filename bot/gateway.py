@@ -224,7 +224,9 @@ class Gateway:
                         now=self.lease.now(),
                     )
                     session.commit()
-                    inbound = session.get(log.Message, claimed) if claimed else None
+                    inbound = (
+                        log.with_account(session=session, message_id=claimed) if claimed else None
+                    )
                     if inbound is None:
                         return replies
                     replies += await self._answer(session, inbound, inbound.account.sender_id)

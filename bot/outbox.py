@@ -182,15 +182,25 @@ class Outbox:
         self, message_id: int, result: SendResult, limiter: RateLimiter | None, recipient: str
     ) -> bool:
         with self.sessions() as session:
+            now = self.now()
+            error = result.error[:300] if result.error else None
+            if result.ok:  # the usual outcome: one UPDATE, no load of the row
+                sent = log.mark_sent(
+                    session=session,
+                    message_id=message_id,
+                    channel_message_id=result.channel_message_id,
+                    error=error,
+                    now=now,
+                )
+                if not sent:
+                    raise LookupError("the message is gone")
+                session.commit()
+                return True
             message = session.get(log.Message, message_id)
             if message is None:
                 raise LookupError("the message is gone")
-            now = self.now()
-            message.error = result.error[:300] if result.error else None
-            if result.ok:
-                message.status, message.sent_at = log.SENT, now
-                message.channel_message_id = result.channel_message_id
-            elif result.uncertain:
+            message.error = error
+            if result.uncertain:
                 message.status = log.UNCERTAIN
                 logger.warning(
                     "message %s may or may not have arrived: %s", message_id, result.error
