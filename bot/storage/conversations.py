@@ -144,7 +144,7 @@ def find_account(*, session: Session, channel: str, external_id: str) -> Channel
 
 
 @cache
-def _find_account() -> Select[tuple[ChannelAccount]]:
+def _find_account() -> Select[ChannelAccount]:
     return select(ChannelAccount).where(
         ChannelAccount.channel == bindparam("channel"),
         ChannelAccount.external_id == bindparam("external_id"),
@@ -176,7 +176,7 @@ def find_inbound(*, session: Session, account_id: int, channel_message_id: str) 
 
 
 @cache
-def _find_inbound() -> Select[tuple[Message]]:
+def _find_inbound() -> Select[Message]:
     return select(Message).where(
         Message.account_id == bindparam("for_account"),
         Message.direction == INBOUND,
@@ -191,7 +191,7 @@ def with_account(*, session: Session, message_id: int) -> Message | None:
 
 
 @cache
-def _with_account() -> Select[tuple[Message]]:
+def _with_account() -> Select[Message]:
     return (
         select(Message)
         .options(joinedload(Message.account))
@@ -313,7 +313,7 @@ def head_of_line(*, session: Session, account_id: int) -> Message | None:
 
 
 @cache
-def _head_of_line() -> Select[tuple[Message]]:
+def _head_of_line() -> Select[Message]:
     return (
         select(Message)
         .options(joinedload(Message.account))
@@ -335,7 +335,7 @@ def accounts_due(
 
 
 @cache
-def _accounts_due(limit: int) -> Select[tuple[int]]:
+def _accounts_due(limit: int) -> Select[int]:
     return (
         select(Message.account_id)
         .where(
