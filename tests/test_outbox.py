@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
@@ -30,6 +30,7 @@ from bot.channels.tokens import DbTokenStore
 from bot.outbox import Outbox
 from bot.storage import conversations as log
 from bot.storage.leases import LEASE, Lease
+from connectors.base import OutgoingMessage, SendResult
 from connectors.ratelimit import RateLimiter
 from connectors.telegram import outbound as telegram_limits
 from connectors.telegram.outbound import TelegramChannel, make_bot
@@ -382,6 +383,32 @@ async def test_an_outcome_that_cannot_be_recorded_is_uncertain_and_logged(
     lines = [r for r in caplog.records if "outcome not recorded" in r.getMessage()]
     assert len(lines) == 2
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in lines)
+
+
+async def test_a_message_erased_while_it_was_sent_does_not_stall_the_queue(
+    setup: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The person asked to be forgotten while their reply was on its way: the sent row is
+    gone when the outcome comes. Nothing is recorded for it, the error is one log line, and
+    the rest of their queue goes out."""
+    first, _second = queue(setup.sessions, "zalo_oa", "u9", "một", "hai")
+    channel = setup.outbox.channels["zalo_oa"]
+    send = channel.send
+
+    async def erase_then_send(recipient: str, message: OutgoingMessage) -> SendResult:
+        if message.text == "một":
+            with setup.sessions() as s:
+                s.execute(delete(log.Message).where(log.Message.id == first))
+                s.commit()
+        return await send(recipient, message)
+
+    channel.send = erase_then_send  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="bot.outbox"):
+        await run_until_idle(setup.outbox, setup.clock)
+    assert [m["text"] for m in setup.zalo.sent] == ["một", "hai"]
+    assert statuses(setup.sessions) == ["sent"]
+    [line] = [r.getMessage() for r in caplog.records if "outcome not recorded" in r.getMessage()]
+    assert "the message is gone" in line
 
 
 async def test_recover_settles_only_the_sends_of_dead_processes(setup: Setup) -> None:
