@@ -99,11 +99,14 @@ def normalize(text: str) -> str:
 
 class _Marks(dict[int, int | None]):
     """``str.translate``'s table that drops combining marks (category Mn), each character
-    looked up once: a pass in C instead of a category call per character."""
+    looked up once: a pass in C instead of a category call per character. Only characters
+    below U+3000 (Latin, Vietnamese, the marks themselves, punctuation) are kept in the table,
+    so text in every script under the sun cannot grow it beyond a few thousand entries."""
 
     def __missing__(self, code: int) -> int | None:
         kept = None if unicodedata.category(chr(code)) == "Mn" else code
-        self[code] = kept
+        if code < 0x3000:
+            self[code] = kept
         return kept
 
 

@@ -85,6 +85,15 @@ def test_strip_diacritics_drops_every_combining_mark_and_nothing_else(raw: str) 
     assert vi.strip_diacritics(raw) == unicodedata.normalize("NFC", bare)
 
 
+def test_strip_diacritics_keeps_no_table_of_other_scripts() -> None:
+    """Hostile text in many scripts does not grow what strip_diacritics keeps in memory."""
+    before = len(vi._MARKS)
+    chinese = "".join(map(chr, range(0x4E00, 0x9FFF)))
+    assert vi.strip_diacritics(chinese) == chinese
+    assert vi.strip_diacritics("\u309a\ufe20") == ""  # marks above U+3000 are dropped too
+    assert len(vi._MARKS) == before
+
+
 @pytest.mark.parametrize(
     ("raw", "has"),
     [("", False), ("   ", False), ("😷🙏", False), ("?!…", False), ("a", True), ("115", True)],
