@@ -199,9 +199,10 @@ def test_a_better_worded_match_scores_higher() -> None:
 
 
 def test_equal_scores_go_to_the_earlier_entry_and_only_allowed_entries_answer() -> None:
-    """Three entries asked the same way tie: the earlier ones come first, on every run (the
-    order of the bank file is the content team's order). ``allowed`` takes effect whatever
-    set it is, and a new set is not answered from the last one's mask."""
+    """Entries asked the same way tie: the earliest in the bank file come first, on every run
+    (the file's order is the content team's), even among 300 with two different scores.
+    ``allowed`` takes effect whatever set it is, and a new set is not answered from the last
+    one's mask."""
     same, longer = "F0 cách ly tại nhà mấy ngày", "F0 cách ly tại nhà mấy ngày thì được ra ngoài"
     ordered = [(f"k{n:03}", [same if n % 3 else longer]) for n in range(300)]
     index = BankIndex(list(reversed(ordered[:20])) + ordered[20:])  # the file order: k019 first
