@@ -4,6 +4,8 @@ caring for diacritics or chat abbreviations, and answered from the database as i
 from __future__ import annotations
 
 import copy
+import math
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -226,6 +228,46 @@ def test_the_best_of_many_entries_is_found_among_those_that_share_a_word() -> No
     assert hits[0].key == "n1234"
     assert 0 < hits[-1].score <= hits[0].score <= 1.0
     assert index.search("F0 cách ly tại nhà mấy ngày")[0].key == "f0-days"
+
+
+def test_an_index_built_from_the_last_one_reads_only_what_changed_and_is_the_same() -> None:
+    """After an edit the bank's index is built again from the last one: entries whose phrasings
+    did not change are not read again, and the index is exactly the one a fresh build makes
+    (the same words, weights and answers), with entries added, removed, reworded and moved."""
+    many = [(f"n{i}", [f"tiêm vắc xin covid mũi {i} ở phường {i}"]) for i in range(300)]
+    entries = [(e["key"], e["questions"]) for e in (ISOLATION, VACCINE, LEMON)] + many
+    last = BankIndex(entries)
+    edited = [
+        ("vax-third", ["chích ngừa nhắc lại ở chỗ nào"]),  # reworded
+        *entries[3:150],
+        (ISOLATION["key"], ISOLATION["questions"]),  # moved
+        *entries[151:],  # n147 removed
+        ("new", ["uống nước chanh nóng có hết covid không", "F0 ăn gì"]),  # added
+    ]
+    index = BankIndex(edited, reuse=last)
+    fresh = BankIndex(edited)
+    assert index.keys == fresh.keys
+    assert index.idf == fresh.idf and index.rare == fresh.rare
+    assert index.postings.keys() == fresh.postings.keys()
+    for term, (numbers, weights) in fresh.postings.items():
+        assert index.postings[term][0].tolist() == numbers.tolist()
+        assert index.postings[term][1].tolist() == weights.tolist()  # the same floats
+    for text in ("F0 cách ly mấy ngày", "chích ngừa nhắc lại", "mũi 42 ở phường 42", "ăn gì"):
+        assert index.search(text) == fresh.search(text)
+    # ...and both are TF-IDF as defined, term by term: (1 + log tf) * idf over the entry's norm
+    for number, (_, phrasings) in enumerate(edited):
+        counts = Counter(t for p in phrasings for t, c in terms(p).items() for _ in range(c))
+        weights = {t: (1 + math.log(c)) * fresh.idf[t] for t, c in counts.items()}
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        for term, weight in weights.items():
+            numbers, values = fresh.postings[term]
+            assert values[numbers.tolist().index(number)] == weight / norm
+    unchanged = tuple(ISOLATION["questions"])
+    assert index.entry_terms[unchanged] is last.entry_terms[unchanged]  # not read again
+    reworded = ("chích ngừa nhắc lại ở chỗ nào",)
+    assert reworded not in last.entry_terms and reworded in index.entry_terms
+    assert tuple(VACCINE["questions"]) not in index.entry_terms  # only this bank's entries kept
+    assert len(index.entry_terms) == len(edited)
 
 
 def test_a_change_in_the_bank_is_answered_at_once(session_factory: sessionmaker[Session]) -> None:

@@ -15,7 +15,7 @@ array operation per word of the message, so 10,000 entries cost about what 2,000
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -108,6 +108,37 @@ def phrasing_terms(phrasing: str) -> Counter[str]:
     return terms(phrasing)
 
 
+def _postings(
+    docs: list[Counter[str]], idf: dict[str, float]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """term → (the numbers of the entries that use it, ascending; their weights): TF-IDF,
+    each entry's weights divided by their Euclidean norm. Worked on arrays, not term by term;
+    the same operations as ``(1 + log(c)) * idf``, then ``sqrt(sum(w * w))`` per entry, so the
+    weights are the same floats as term by term."""
+    if not idf:
+        return {}
+    term_ids = {term: number for number, term in enumerate(idf)}
+    sizes = np.fromiter((len(found) for found in docs), np.intp, len(docs))
+    total = int(sizes.sum())
+    terms_of = np.fromiter((term_ids[t] for found in docs for t in found), np.intp, total)
+    counts = np.fromiter((c for found in docs for c in found.values()), np.intp, total)
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.intp), sizes)
+    tf = np.array([0.0] + [1 + math.log(c) for c in range(1, int(counts.max(initial=1)) + 1)])
+    weights = tf[counts] * np.fromiter(idf.values(), float, len(idf))[terms_of]
+    # Python's sum() of floats (compensated since 3.12) per entry, as the scores always had.
+    squares = (weights * weights).tolist()
+    spans = zip(np.cumsum(sizes).tolist(), sizes.tolist(), strict=True)
+    norms = np.array([math.sqrt(sum(squares[end - size : end])) or 1.0 for end, size in spans])
+    weights = weights / norms[doc_of]
+    order = np.argsort(terms_of, kind="stable")  # by term, then by entry (already ascending)
+    by_term = terms_of[order]
+    # Every term is used by some entry, so the groups are the terms in ``idf``'s order.
+    bounds = np.flatnonzero(np.diff(by_term)) + 1
+    numbers = np.split(doc_of[order], bounds)
+    values = np.split(weights[order], bounds)
+    return dict(zip(idf, zip(numbers, values, strict=True), strict=True))
+
+
 @dataclass(frozen=True)
 class Hit:
     key: str
@@ -115,37 +146,39 @@ class Hit:
 
 
 class BankIndex:
-    """An inverted index of ``entries`` ((key, phrasings) pairs), one document per entry."""
+    """An inverted index of ``entries`` ((key, phrasings) pairs), one document per entry.
 
-    def __init__(self, entries: Iterable[tuple[str, Sequence[str]]]) -> None:
-        docs: list[tuple[str, Counter[str]]] = []
+    ``reuse`` is an earlier index: an entry whose phrasings it already read is not read again,
+    so after an edit only the entries that changed are (the bank's snapshot passes its last
+    index). Reusing never changes the result: an index is the same built either way."""
+
+    def __init__(
+        self, entries: Iterable[tuple[str, Sequence[str]]], reuse: BankIndex | None = None
+    ) -> None:
+        known = reuse.entry_terms if reuse is not None else {}
+        # phrasings → their terms, for the next index (only this bank's entries: it cannot grow)
+        self.entry_terms: dict[tuple[str, ...], Counter[str]] = {}
+        self.keys: list[str] = []
+        docs: list[Counter[str]] = []
         for key, phrasings in entries:
-            found: Counter[str] = Counter()
-            for phrasing in phrasings:
-                found.update(phrasing_terms(phrasing))
-            docs.append((key, found))
+            said = tuple(phrasings)
+            found = self.entry_terms.get(said) or known.get(said)
+            if found is None:
+                found = Counter()
+                for phrasing in said:
+                    found.update(phrasing_terms(phrasing))
+            self.entry_terms[said] = found
+            self.keys.append(key)
+            docs.append(found)
         df: Counter[str] = Counter()
-        for _, found in docs:
+        for found in docs:
             df.update(found.keys())
         n = max(len(docs), 1)
         self.idf = {term: math.log((1 + n) / (1 + count)) + 1.0 for term, count in df.items()}
         # A word the bank never uses still counts against the score (it is part of the
         # question), weighted as the rarest word.
         self.rare = max(self.idf.values(), default=1.0)
-        self.keys = [key for key, _ in docs]
-        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-        for number, (_, found) in enumerate(docs):
-            weights = {t: (1 + math.log(c)) * self.idf[t] for t, c in found.items()}
-            norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-            for term, weight in weights.items():
-                numbers, doc_weights = postings[term]
-                numbers.append(number)
-                doc_weights.append(weight / norm)
-        # term → (entry numbers, ascending; their normalised weights)
-        self.postings = {
-            term: (np.array(numbers, dtype=np.intp), np.array(doc_weights))
-            for term, (numbers, doc_weights) in postings.items()
-        }
+        self.postings = _postings(docs, self.idf)
         self._allowed: tuple[frozenset[str], np.ndarray] | None = None
 
     def _mask(self, allowed: Collection[str]) -> np.ndarray:

@@ -69,6 +69,9 @@ def snapshot(session: Session, *, province: str) -> Snapshot:
     if found is not None and found.fingerprint == fingerprint:
         return found
     with _lock:
+        found = _cache.get(cache_key)  # another thread may have built it while this one waited
+        if found is not None and found.fingerprint == fingerprint:
+            return found
         area = province_area(province)
         code = area.units[0].code if area is not None else None
         rows = session.execute(
@@ -78,7 +81,11 @@ def snapshot(session: Session, *, province: str) -> Snapshot:
         ).all()
         built = Snapshot(
             fingerprint,
-            BankIndex((row.key, row.questions) for row in rows),
+            # The last index's entries are reused: an edit reads only what changed.
+            BankIndex(
+                ((row.key, row.questions) for row in rows),
+                reuse=found.index if found is not None else None,
+            ),
             {row.key: (row.valid_from, row.valid_until) for row in rows},
         )
         _cache[cache_key] = built
