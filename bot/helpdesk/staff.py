@@ -72,6 +72,7 @@ SET_LEVEL = "set_level"  # set an area's alert level (with its decision)
 DRAFT_BROADCAST = "draft_broadcast"  # write, edit and cancel announcements
 APPROVE_BROADCAST = "approve_broadcast"  # approve someone else's announcement (four eyes)
 VIEW_BROADCASTS = "view_broadcasts"  # the broadcasts, their audience and progress
+VIEW_QUESTIONS = "view_questions"  # questions Loa could not answer (the content team's list)
 ACTIONS = (
     VIEW_REQUEST,
     WORK_REQUEST,
@@ -85,6 +86,7 @@ ACTIONS = (
     DRAFT_BROADCAST,
     APPROVE_BROADCAST,
     VIEW_BROADCASTS,
+    VIEW_QUESTIONS,
 )
 
 # Where a role may do an action: in the communes it is assigned (OWN) or anywhere (ALL).
@@ -103,8 +105,11 @@ PERMISSIONS: dict[str, dict[str, str]] = {
         VIEW_REPORTS: ALL,
         VIEW_FALSE_INFO: ALL,
         VIEW_BROADCASTS: ALL,
+        VIEW_QUESTIONS: ALL,
     },
-    INSPECTOR: {HANDLE_FALSE_INFO: ALL, VIEW_FALSE_INFO: ALL},
+    # The questions nobody could answer (rumours among them) are the bank's to-do list: those
+    # who write the province's answers and check claims read them; operators and admins do not.
+    INSPECTOR: {HANDLE_FALSE_INFO: ALL, VIEW_FALSE_INFO: ALL, VIEW_QUESTIONS: ALL},
     ADMIN: {MANAGE_USERS: ALL, VIEW_AUDIT: ALL},
     # The province's communications office (Sở TT&TT) speaks for the whole province: levels
     # and announcements anywhere; a second officer approves what one drafted.
@@ -113,6 +118,7 @@ PERMISSIONS: dict[str, dict[str, str]] = {
         DRAFT_BROADCAST: ALL,
         APPROVE_BROADCAST: ALL,
         VIEW_BROADCASTS: ALL,
+        VIEW_QUESTIONS: ALL,
     },
 }
 

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.content.bank.index import BankIndex
@@ -33,12 +33,24 @@ class Group:
         return sum(self.outcomes.values())
 
 
-def groups(session: Session, *, since: datetime) -> list[Group]:
-    """Unanswered and rated-down questions since ``since``, grouped, largest group first."""
+def _kept(since: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (AskedQuestion.asked_at >= since, AskedQuestion.outcome.in_((UNKNOWN, DOWN)))
+
+
+def count(session: Session, *, since: datetime) -> int:
+    """How many unanswered and rated-down questions there are since ``since``."""
+    found = session.scalar(select(func.count()).select_from(AskedQuestion).where(*_kept(since)))
+    return int(found or 0)
+
+
+def groups(session: Session, *, since: datetime, newest: int | None = None) -> list[Group]:
+    """Unanswered and rated-down questions since ``since`` (only the ``newest`` of them, when
+    given), grouped, largest group first."""
     rows = session.scalars(
         select(AskedQuestion)
-        .where(AskedQuestion.asked_at >= since, AskedQuestion.outcome.in_((UNKNOWN, DOWN)))
+        .where(*_kept(since))
         .order_by(AskedQuestion.asked_at.desc(), AskedQuestion.id.desc())
+        .limit(newest)
     ).all()
     index = BankIndex((str(n), [row.text]) for n, row in enumerate(rows))
     parent = list(range(len(rows)))

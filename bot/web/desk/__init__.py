@@ -21,7 +21,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import moment
 from bot.helpdesk.staff import Policy
 from bot.settings import Settings
-from bot.web.desk import accounts, admin, broadcasts, false_info, levels, plan, requests, stats
+from bot.web.desk import (
+    accounts,
+    admin,
+    broadcasts,
+    false_info,
+    levels,
+    plan,
+    questions,
+    requests,
+    stats,
+)
 from bot.web.desk.auth import (
     LOGIN_PATH,
     BadRequest,
@@ -69,6 +79,7 @@ def install(
     admin.add_routes(router, province=cfg.province)
     requests.add_routes(router, cfg=cfg)
     false_info.add_routes(router)
+    questions.add_routes(router)
     stats.add_routes(router, cfg=cfg)
     levels.add_routes(router, cfg=cfg)
     plan.add_routes(router)  # before broadcasts: /broadcasts/plan is not a broadcast's number
