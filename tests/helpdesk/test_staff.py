@@ -27,6 +27,7 @@ from bot.helpdesk.staff import (
     VIEW_AUDIT,
     VIEW_BROADCASTS,
     VIEW_FALSE_INFO,
+    VIEW_QUESTIONS,
     VIEW_REPORTS,
     VIEW_REQUEST,
     WORK_REQUEST,
@@ -384,6 +385,12 @@ PERMISSION_TABLE = [
         for a in (VIEW_REQUEST, WORK_REQUEST, ASSIGN, VIEW_REPORTS, VIEW_FALSE_INFO)
     ],
     *[(COMMS_ANY, a, N, N) for a in (HANDLE_FALSE_INFO, MANAGE_USERS, VIEW_AUDIT)],
+    # The questions Loa could not answer: those who write answers and check claims.
+    (OPERATOR_KY_LUA, VIEW_QUESTIONS, N, N),
+    (SUPERVISOR_ANY, VIEW_QUESTIONS, Y, Y),
+    (INSPECTOR_ANY, VIEW_QUESTIONS, Y, Y),
+    (ADMIN_ANY, VIEW_QUESTIONS, N, N),
+    (COMMS_ANY, VIEW_QUESTIONS, Y, Y),
 ]
 
 
