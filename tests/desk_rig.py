@@ -110,6 +110,17 @@ def signed_in_browser(
         yield browser
 
 
+@contextmanager
+def browser_as(base_url: str, username: str | None) -> Iterator[httpx.Client]:
+    """A browser signed in as ``username``, or one with no session at all (None)."""
+    if username is None:
+        with httpx.Client(base_url=base_url, timeout=10, headers={"accept": "text/html"}) as nobody:
+            yield nobody
+    else:
+        with signed_in_browser(base_url, username) as signed:
+            yield signed
+
+
 def file_request(
     factory: sessionmaker[Session],
     sender: str,

@@ -5,12 +5,10 @@ refused, and an empty list said plainly."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,10 +18,17 @@ from bot.storage.staff import ADMIN, COMMUNICATIONS, INSPECTOR, OPERATOR, SUPERV
 from bot.web.app import create_app
 from bot.web.desk import questions
 from testkit.fakes.server import serve
-from tests.desk_rig import KY_LUA, START, Clock, add_staff, desk_settings, signed_in_browser
+from tests.desk_rig import (
+    KY_LUA,
+    START,
+    Clock,
+    add_staff,
+    browser_as,
+    desk_settings,
+    signed_in_browser,
+)
 
 DATABASES = ("sqlite", "postgresql")
-HTML = {"accept": "text/html"}
 ROW = re.compile(r"<tr>\s*<td data-label=\"Số lần hỏi\"><strong>(\d+)</strong></td>\s*"
                  r"<td data-label=\"Câu hỏi gần nhất\">([^<]*)</td>")  # fmt: skip
 
@@ -45,16 +50,6 @@ def desk(database_url: str, session_factory: sessionmaker[Session]) -> Iterator[
     add_staff(session_factory, "com", COMMUNICATIONS)
     with serve(create_app(desk_settings(database_url), now=Clock())) as url:
         yield url
-
-
-@contextlib.contextmanager
-def browser_as(url: str, username: str | None) -> Iterator[httpx.Client]:
-    if username is None:
-        with httpx.Client(base_url=url, timeout=10, headers=HTML) as anonymous:
-            yield anonymous
-    else:
-        with signed_in_browser(url, username) as signed:
-            yield signed
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,9 @@ conflict, and a published verdict reaching every reporter on the fake Telegram o
 
 from __future__ import annotations
 
-import contextlib
 import html
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,10 +17,18 @@ from bot.storage.conversations import account_for
 from bot.storage.reports import CHECKING, DISMISSED, FALSE, NEW, PUBLISHED
 from bot.storage.staff import ADMIN, INSPECTOR, OPERATOR, SUPERVISOR, AuditEntry
 from tests.channels_rig import Rig, rig, wait_for
-from tests.desk_rig import CHEAP, KY_LUA, START, Clock, add_staff, csrf_of, signed_in_browser
+from tests.desk_rig import (
+    CHEAP,
+    KY_LUA,
+    START,
+    Clock,
+    add_staff,
+    browser_as,
+    csrf_of,
+    signed_in_browser,
+)
 
 DATABASES = ("sqlite", "postgresql")
-HTML = {"accept": "text/html"}
 RUMOUR = "Uống nước chanh nóng mỗi sáng là khỏi bệnh! https://tin-nong.example/bai?utm_source=zalo"
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 VERDICT = "Bộ Y tế khẳng định nước chanh không chữa được bệnh. Hãy tiêm vắc xin đủ mũi."
@@ -73,16 +79,6 @@ def status_of(factory: sessionmaker[Session], code: str) -> str:
         row = reports.by_code(session=session, code=code)
         assert row is not None
         return row.status
-
-
-@contextlib.contextmanager
-def browser_as(url: str, username: str | None) -> Iterator[httpx.Client]:
-    if username is None:
-        with httpx.Client(base_url=url, timeout=10, headers=HTML) as anonymous:
-            yield anonymous
-    else:
-        with signed_in_browser(url, username) as signed:
-            yield signed
 
 
 # role → (the queue, a claim's page, taking it); None: no session at all.

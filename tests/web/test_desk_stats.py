@@ -4,7 +4,6 @@ personal field in it, and a bad window refused."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import re
@@ -29,13 +28,13 @@ from tests.desk_rig import (
     TAM_THANH,
     Clock,
     add_staff,
+    browser_as,
     desk_settings,
     file_request,
     signed_in_browser,
 )
 
 DATABASES = ("sqlite", "postgresql")
-HTML = {"accept": "text/html"}
 
 
 @pytest.fixture
@@ -50,16 +49,6 @@ def desk(database_url: str, session_factory: sessionmaker[Session]) -> Iterator[
     file_request(session_factory, "zalo_oa:3", TAM_THANH)
     with serve(create_app(desk_settings(database_url), now=Clock())) as url:
         yield url
-
-
-@contextlib.contextmanager
-def browser_as(url: str, username: str | None) -> Iterator[httpx.Client]:
-    if username is None:
-        with httpx.Client(base_url=url, timeout=10, headers=HTML) as anonymous:
-            yield anonymous
-    else:
-        with signed_in_browser(url, username) as signed:
-            yield signed
 
 
 @pytest.mark.parametrize(
