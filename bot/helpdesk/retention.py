@@ -3,6 +3,8 @@ Data Protection Law), and erased at once when the person asks.
 
 Three stores hold it: help requests (phone, address, description, and what staff wrote), the
 message log (every text in and out) and Rasa's tracker store (the same texts, and form slots).
+The questions Loa could not answer (``bot.storage.questions``: no sender, phone numbers masked)
+are deleted after their ``KEEP_DAYS`` by the same pass.
 What is erased is blanked, not deleted: a request's statistics (need, commune, urgency, times)
 stay for the reports, and the desk can show that — and when — its details were erased.
 
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.storage import questions
 from bot.storage.alerts import FORGOTTEN, Subscription
 from bot.storage.conversations import (
     QUEUED,
@@ -62,6 +65,7 @@ class Erased:
     requests: int = 0
     messages: int = 0
     tracker_events: int = 0
+    questions: int = 0
 
 
 def erase_closed_requests(*, session: Session, now: datetime, days: int) -> int:
@@ -193,6 +197,7 @@ def run_pass(
         requests=erase_closed_requests(session=session, now=now, days=request_days),
         messages=expire_message_texts(session=session, now=now, days=message_days),
         tracker_events=expire_tracker_events(tracker=tracker, now=now, days=message_days),
+        questions=questions.expire(session=session, now=now),
     )
 
 

@@ -3,7 +3,8 @@
 The content team's to-do list (``loa content unanswered``): a question that got "I don't know"
 (``UNKNOWN``) or a thumbs-down (``DOWN``); thumbs-up (``UP``) are kept to count what works.
 A question can hold personal data, so phone numbers are masked before it is stored, no sender
-is kept, and rows older than ``KEEP_DAYS`` are deleted whenever a new one is recorded.
+is kept, and rows older than ``KEEP_DAYS`` are deleted whenever a new one is recorded and by the
+retention pass (``bot.helpdesk.retention``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def record(
     """Keep one question (phone numbers masked, cut to ``MAX_TEXT``) and drop expired ones."""
     clean = vi.mask_phones(vi.storable(vi.normalize(text)))[:MAX_TEXT]
     session.add(AskedQuestion(asked_at=at, text=clean, outcome=outcome, entry_key=entry_key))
-    session.execute(
-        delete(AskedQuestion).where(AskedQuestion.asked_at < at - timedelta(days=KEEP_DAYS))
+    expire(session=session, now=at)
+
+
+def expire(*, session: Session, now: datetime) -> int:
+    """Delete the questions older than ``KEEP_DAYS``; how many. Recording a question does it,
+    and so does the hourly retention pass, for the weeks when nobody asks anything new."""
+    result = session.execute(
+        delete(AskedQuestion).where(AskedQuestion.asked_at < now - timedelta(days=KEEP_DAYS))
     )
+    return int(result.rowcount)  # type: ignore[attr-defined]

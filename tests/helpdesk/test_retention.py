@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.alerts.subscriptions import AreaCode, subscribe
 from bot.helpdesk import requests, retention
 from bot.helpdesk.urgency import Urgency
+from bot.storage import questions
 from bot.storage.alerts import FORGOTTEN, Subscription
 from bot.storage.conversations import (
     ANSWERED,
@@ -29,6 +30,7 @@ from bot.storage.conversations import (
     Person,
 )
 from bot.storage.helpdesk import IN_PROGRESS, NORMAL, RESOLVED, HelpRequest, RequestEvent
+from bot.storage.questions import UNKNOWN, AskedQuestion, record
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -263,3 +265,28 @@ def test_forgetting_someone_unknown_erases_nothing(session_factory: sessionmaker
         assert retention.ask_to_forget(session=session, person_id=999, now=NOW) == (
             retention.Erased()
         )
+
+
+def test_unanswered_questions_go_after_their_period_even_when_nobody_asks_again(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Recording a question drops the expired ones, but in the weeks after an epidemic nobody
+    asks: the hourly pass deletes them too, and keeps the recent ones."""
+    with session_factory.begin() as session:
+        for days in (questions.KEEP_DAYS + 1, questions.KEEP_DAYS - 1, 0):
+            at = NOW - timedelta(days=days)
+            record(f"câu hỏi {days} ngày trước, gọi 0912345678", UNKNOWN, at=at, session=session)
+    with session_factory.begin() as session:
+        erased = retention.run_pass(
+            session=session, tracker=None, now=NOW, request_days=30, message_days=30
+        )
+    assert erased.questions == 0  # the oldest was dropped as the next one was recorded
+    later = NOW + timedelta(days=3)
+    with session_factory.begin() as session:
+        erased = retention.run_pass(
+            session=session, tracker=None, now=later, request_days=30, message_days=30
+        )
+    with session_factory() as session:
+        left = list(session.scalars(select(AskedQuestion.text)))
+    assert erased.questions == 1
+    assert left == ["câu hỏi 0 ngày trước, gọi [phone]"]
