@@ -33,8 +33,14 @@ ROW = re.compile(r"<tr>\s*<td data-label=\"Số lần hỏi\"><strong>(\d+)</str
                  r"<td data-label=\"Câu hỏi gần nhất\">([^<]*)</td>")  # fmt: skip
 
 
-def ask(factory: sessionmaker[Session], text: str, outcome: str, minutes_ago: float,
-        entry_key: str | None = None) -> None:  # fmt: skip
+def ask(
+    factory: sessionmaker[Session],
+    text: str,
+    outcome: str,
+    minutes_ago: float,
+    entry_key: str | None = None,
+) -> None:
+    """A question recorded ``minutes_ago`` before the desk's clock, as the action server does."""
     with factory.begin() as session:
         at = START - timedelta(minutes=minutes_ago)
         record(text, outcome, at=at, entry_key=entry_key, session=session)
@@ -42,7 +48,7 @@ def ask(factory: sessionmaker[Session], text: str, outcome: str, minutes_ago: fl
 
 @pytest.fixture
 def desk(database_url: str, session_factory: sessionmaker[Session]) -> Iterator[str]:
-    """The app with an account of each role, and questions asked over the last days."""
+    """The app with an account of each role; each test records its own questions."""
     add_staff(session_factory, "op1", OPERATOR, [KY_LUA])
     add_staff(session_factory, "sup", SUPERVISOR)
     add_staff(session_factory, "ins", INSPECTOR)
