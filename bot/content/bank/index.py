@@ -162,7 +162,7 @@ class BankIndex:
         docs: list[Counter[str]] = []
         for key, phrasings in entries:
             said = tuple(phrasings)
-            found = self.entry_terms.get(said) or known.get(said)
+            found = known.get(said)
             if found is None:
                 found = Counter()
                 for phrasing in said:
